@@ -1,0 +1,27 @@
+"""The ``synaptax`` command line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+app = typer.Typer(
+    help="synaptax: differentiable biophysical simulation and latent-dynamics distillation.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+)
+
+
+@app.command()
+def demo(
+    out: Path = typer.Option(Path("demo_output"), help="Folder for the figures and traces."),
+) -> None:
+    """Run the main job on embedded data: build a cell, simulate a current step, plot it."""
+    from synaptax.demo import run_simulator_demo
+
+    run_simulator_demo(out)
+
+
+def main() -> None:  # pragma: no cover - console entry
+    app()

@@ -1,0 +1,24 @@
+"""Test configuration: float64 everywhere, and the shared real-data folder."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import jax
+import pytest
+
+jax.config.update("jax_enable_x64", True)
+
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+SHARED_DATA = Path(os.environ.get("SYNAPTAX_SHARED_DATA", SHARED / "data"))
+
+
+def shared_data(*parts: str) -> Path:
+    """Path into ``../shared/data``; fails loudly in CI, skips elsewhere when absent."""
+    path = SHARED_DATA.joinpath(*parts)
+    if not path.exists():
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"shared data missing in CI: {path}")
+        pytest.skip(f"shared data not available: {path}")
+    return path
