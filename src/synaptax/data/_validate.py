@@ -1,0 +1,65 @@
+"""Checks on spike times as they are read: sorted, finite, inside the session."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._errors import SpikeDataError
+
+__all__ = ["check_spike_chunk"]
+
+
+def check_spike_chunk(
+    flat: np.ndarray,
+    offsets: np.ndarray,
+    unit_ids: np.ndarray,
+    t_start: float,
+    t_stop: float,
+    source: str,
+    tolerance: float = 1e-6,
+) -> None:
+    """Raise :class:`SpikeDataError` unless every unit's spike times are finite, sorted
+    and inside ``[t_start - tolerance, t_stop + tolerance]`` (seconds)."""
+    if flat.size == 0:
+        return
+    unit_of = np.repeat(np.arange(len(offsets) - 1), np.diff(offsets))
+
+    def _fail(pos: int, problem: str, fix: str) -> None:
+        uid = unit_ids[unit_of[pos]]
+        raise SpikeDataError(source, f"unit {uid}: {problem}", fix)
+
+    bad = ~np.isfinite(flat)
+    if bad.any():
+        pos = int(np.argmax(bad))
+        _fail(pos, f"spike time {flat[pos]} is not finite.", "remove NaN/inf spike times.")
+    lo = flat < t_start - tolerance
+    if lo.any():
+        pos = int(np.argmax(lo))
+        what = "negative" if flat[pos] < 0 else f"before the session start {t_start} s"
+        _fail(
+            pos,
+            f"spike time {flat[pos]!r} s is {what}.",
+            "spike times are seconds from "
+            "the session start; check the clock alignment or the time unit.",
+        )
+    hi = flat > t_stop + tolerance
+    if hi.any():
+        pos = int(np.argmax(hi))
+        _fail(
+            pos,
+            f"spike time {flat[pos]!r} s is beyond the session end {t_stop} s.",
+            "check the time unit (seconds, not samples or ms) or the session extent.",
+        )
+    if flat.size > 1:
+        dec = np.diff(flat) < 0
+        # A decrease across a unit boundary is allowed.
+        starts = offsets[1:-1]
+        starts = starts[(starts > 0) & (starts < flat.size)]
+        dec[starts - 1] = False
+        if dec.any():
+            pos = int(np.argmax(dec)) + 1
+            _fail(
+                pos,
+                f"spike times are not sorted (t={flat[pos - 1]!r} then t={flat[pos]!r} s).",
+                "sort each unit's spike times (np.sort).",
+            )
