@@ -1,0 +1,98 @@
+"""The compiled, immutable model and its parameters (pytrees that JAX transforms)."""
+
+from __future__ import annotations
+
+import equinox as eqx
+import jax.numpy as jnp
+from jaxtyping import Array, Bool, Float, Int
+
+from synaptax.channels import AbstractChannel
+from synaptax.morph.geometry import Discretization
+from synaptax.solver.tree import Method, Tree
+
+
+class Params(eqx.Module):
+    """Every trainable quantity of a cell, one value per node (end nodes are ignored).
+
+    Attributes:
+        cm: specific membrane capacitance, uF/cm^2.
+        Ra: axial resistivity, Ohm cm.
+        radius: equivalent radius of each segment, um (area = 2 pi radius length).
+        length: segment length, um.
+        v_init: initial membrane potential, mV.
+        celsius: temperature, degC.
+        channels: one module per inserted mechanism, with per-node parameters.
+    """
+
+    cm: Float[Array, " comp"]
+    Ra: Float[Array, " comp"]
+    radius: Float[Array, " comp"]
+    length: Float[Array, " comp"]
+    v_init: Float[Array, ""]
+    celsius: Float[Array, ""]
+    channels: tuple[AbstractChannel, ...]
+
+    def channel(self, name: str) -> AbstractChannel:
+        """The inserted mechanism called ``name`` (e.g. ``"HH"``)."""
+        for ch in self.channels:
+            if ch.name == name:
+                return ch
+        raise KeyError(f"no channel {name!r} inserted; have {[c.name for c in self.channels]}")
+
+
+class _Static:
+    """Wraps host data as a static (hashable-by-identity) pytree field."""
+
+    def __init__(self, value):
+        self.value = value
+
+
+class Model(eqx.Module):
+    """Topology and fixed geometry factors of a compartmentalised cell.
+
+    Built by :meth:`synaptax.Cell.compile`; pass it to :func:`synaptax.simulate` with
+    :class:`Params`. ``shape_left``/``shape_right`` turn the equivalent cylinder of a
+    segment into NEURON's frustum-integrated half resistances (1 for a cylinder).
+    """
+
+    tree: Tree = eqx.field(static=True)
+    solver: Method = eqx.field(static=True)
+    layout: _Static = eqx.field(static=True)
+    center: Float[Array, " comp"]
+    shape_left: Float[Array, " comp"]
+    shape_right: Float[Array, " comp"]
+    parent: Int[Array, " comp"]
+    has_parent: Bool[Array, " comp"]
+    r_prev: Int[Array, " comp"]
+    has_prev: Bool[Array, " comp"]
+    masks: tuple[Float[Array, " comp"], ...]
+
+    @property
+    def n(self) -> int:
+        return self.tree.n
+
+    @property
+    def disc(self) -> Discretization:
+        return self.layout.value
+
+
+def solver_inputs(model: Model, params: Params):
+    """Axial matrix entries (NEURON's form: rows scaled by 100 / area) from parameters.
+
+    Returns ``(lower, upper, diag_axial, area_eff, g_axial)`` with ``area_eff`` the node
+    area in um^2 (100 for zero-area ends, so their rows are in nA) and ``g_axial`` the
+    conductance to the parent in uS.
+    """
+    r, L = params.radius, params.length
+    area = 2.0 * jnp.pi * r * L * model.center
+    half = 1e-2 * params.Ra * (L / 2.0) / (jnp.pi * r**2)  # MOhm, cylinder half-segment
+    r_left = half * model.shape_left
+    r_right = half * model.shape_right
+    ri = r_left + jnp.where(model.has_prev, r_right[model.r_prev], 0.0)
+    g = jnp.where(model.has_parent, 1.0 / jnp.where(model.has_parent, ri, 1.0), 0.0)
+    area_eff = jnp.where(model.center > 0, area, 100.0)
+    a_par = area_eff[model.parent]
+    lower = -100.0 * g / area_eff
+    upper = -100.0 * g / a_par
+    diag = -lower + jnp.zeros_like(lower).at[model.parent].add(jnp.where(model.has_parent, -upper, 0.0))
+    return lower, upper, diag, area_eff, g

@@ -1,0 +1,96 @@
+"""Hodgkin-Huxley squid-axon channels, matching NEURON's built-in ``hh`` mechanism."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import jax.numpy as jnp
+from jaxtyping import Array, Float
+
+from synaptax.channels._base import AbstractChannel, State, exp_euler
+
+
+def _vtrap(x, y):
+    """x / (exp(x/y) - 1), continued smoothly through x = 0 (as hh.mod does)."""
+    small = jnp.abs(x / y) < 1e-6
+    safe = jnp.where(small, 1.0, x)
+    return jnp.where(small, y * (1.0 - x / y / 2.0), safe / (jnp.exp(safe / y) - 1.0))
+
+
+def hh_rates(v, celsius):
+    """Steady states and time constants (ms) of m, h, n at ``v`` (mV), ``celsius`` (degC).
+
+    Rates per ms (Hodgkin & Huxley 1952, shifted to rest at -65 mV as in NEURON)::
+
+        alpha_m = 0.1 vtrap(-(v + 40), 10)      beta_m = 4 exp(-(v + 65) / 18)
+        alpha_h = 0.07 exp(-(v + 65) / 20)      beta_h = 1 / (exp(-(v + 35) / 10) + 1)
+        alpha_n = 0.01 vtrap(-(v + 55), 10)     beta_n = 0.125 exp(-(v + 65) / 80)
+
+    with tau = 1 / (q10 (alpha + beta)), q10 = 3^((celsius - 6.3) / 10).
+    """
+    q10 = 3.0 ** ((celsius - 6.3) / 10.0)
+    am = 0.1 * _vtrap(-(v + 40.0), 10.0)
+    bm = 4.0 * jnp.exp(-(v + 65.0) / 18.0)
+    ah = 0.07 * jnp.exp(-(v + 65.0) / 20.0)
+    bh = 1.0 / (jnp.exp(-(v + 35.0) / 10.0) + 1.0)
+    an = 0.01 * _vtrap(-(v + 55.0), 10.0)
+    bn = 0.125 * jnp.exp(-(v + 65.0) / 80.0)
+    out = []
+    for a, b in ((am, bm), (ah, bh), (an, bn)):
+        s = a + b
+        out.append((a / s, 1.0 / (q10 * s)))
+    return out
+
+
+class HH(AbstractChannel):
+    """Sodium, potassium and leak currents of Hodgkin & Huxley (1952), NEURON's ``hh``.
+
+    ``i = gnabar m^3 h (v - ena) + gkbar n^4 (v - ek) + gl (v - el)`` in mA/cm^2.
+    NEURON tabulates the rates by default (``usetable_hh = 1``, 1 mV steps); this
+    computes them exactly, which equals NEURON with ``usetable_hh = 0``.
+
+    Attributes:
+        gnabar: sodium conductance density, S/cm^2 (0.12).
+        gkbar: potassium conductance density, S/cm^2 (0.036).
+        gl: leak conductance density, S/cm^2 (0.0003).
+        ena: sodium reversal potential, mV (50).
+        ek: potassium reversal potential, mV (-77).
+        el: leak reversal potential, mV (-54.3).
+
+    References: Hodgkin & Huxley (1952), J Physiol 117:500-544.
+    """
+
+    gnabar: Float[Array, " comp"]
+    gkbar: Float[Array, " comp"]
+    gl: Float[Array, " comp"]
+    ena: Float[Array, " comp"]
+    ek: Float[Array, " comp"]
+    el: Float[Array, " comp"]
+
+    name: ClassVar[str] = "HH"
+    state_names: ClassVar[tuple[str, ...]] = ("m", "h", "n")
+    defaults: ClassVar[dict[str, float]] = {
+        "gnabar": 0.12, "gkbar": 0.036, "gl": 0.0003, "ena": 50.0, "ek": -77.0, "el": -54.3,
+    }
+    units: ClassVar[dict[str, str]] = {
+        "gnabar": "S/cm^2", "gkbar": "S/cm^2", "gl": "S/cm^2", "ena": "mV", "ek": "mV", "el": "mV",
+    }
+
+    def init_state(self, v, celsius) -> State:
+        return tuple(inf for inf, _ in hh_rates(v, celsius))
+
+    def current(self, v, state) -> Float[Array, " comp"]:
+        m, h, n = state
+        ina = self.gnabar * m**3 * h * (v - self.ena)
+        ik = self.gkbar * n**4 * (v - self.ek)
+        return ina + ik + self.gl * (v - self.el)
+
+    def current_and_conductance(self, v, state):
+        m, h, n = state  # linear in v: the slope is the total conductance
+        g = self.gnabar * m**3 * h + self.gkbar * n**4 + self.gl
+        return self.current(v, state), g
+
+    def update(self, v, state, dt, celsius) -> State:
+        return tuple(
+            exp_euler(x, inf, tau, dt) for x, (inf, tau) in zip(state, hh_rates(v, celsius), strict=True)
+        )

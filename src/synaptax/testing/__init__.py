@@ -1,0 +1,1 @@
+"""Helpers for checking synaptax against reference simulators (NEURON)."""
