@@ -1,0 +1,8 @@
+"""Distillation of teacher latents into a spiking student: CCA/CKA similarity and training."""
+
+from ._similarity import CCAFit as CCAFit
+from ._similarity import canonical_correlations as canonical_correlations
+from ._similarity import cca_similarity as cca_similarity
+from ._similarity import fit_cca as fit_cca
+from ._similarity import heldout_correlations as heldout_correlations
+from ._similarity import linear_cka as linear_cka
