@@ -6,11 +6,14 @@ from pathlib import Path
 
 import typer
 
+from synaptax.data._cli import app as data_app
+
 app = typer.Typer(
     help="synaptax: differentiable biophysical simulation and latent-dynamics distillation.",
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
 )
+app.add_typer(data_app, name="data")
 
 
 @app.command()

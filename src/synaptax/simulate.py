@@ -15,13 +15,14 @@ from typing import Literal
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jaxtyping import Array, Float
 
 from synaptax.build._model import Model, Params, solver_inputs
 from synaptax.solver.tree import make_tree_solver
 from synaptax.stimuli import CurrentClamp, Stimulus, VoltageClamp, n_steps
 
-Probe = tuple[str, int]
+Probe = tuple[str, int | np.integer]
 
 
 def _check_params(params: Params) -> Params:

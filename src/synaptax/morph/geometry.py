@@ -41,7 +41,8 @@ def _integrate(
     inside = np.where(step, (s0 >= a) & ((s0 < b) | (last & (s0 <= b))), hi > lo)
     dx = np.where(inside & ~step, hi - lo, 0.0)
     area = np.where(inside, np.pi * (da + db) / 2.0 * np.sqrt(dx**2 + (db - da) ** 2 / 4.0), 0.0)
-    res = np.where(inside & ~step, 4.0 * dx / (np.pi * da * db), 0.0)
+    use = inside & ~step
+    res = np.where(use, 4.0 * dx / (np.pi * np.where(use, da * db, 1.0)), 0.0)
     return float(area.sum()), float(res.sum())
 
 
