@@ -72,7 +72,7 @@ def write_report(
     ax.barh(y, [r[3] for r in rows], left=[r[1] + r[2] for r in rows], color="0.7", label="unknown")
     ax.set_yticks(y, names)
     ax.set(xlabel="units", title=f"quality control: {qc.n_passed}/{qc.n_units} pass")
-    ax.legend(loc="lower right")
+    ax.legend(loc="best", framealpha=0.9)
 
     ax = axes[1, 1]
     states = session.epochs.names
