@@ -24,6 +24,7 @@ from jaxtyping import Float, Int
 
 from ._errors import SpikeDataError
 from ._session import Epochs, Session
+from ._types import Real
 from ._validate import check_spike_chunk
 
 __all__ = ["BinnedSpikes", "bin_edges_for", "bin_spikes"]
@@ -48,7 +49,7 @@ class BinnedSpikes:
 
     counts: np.ndarray | sp.csr_array
     bin_starts: np.ndarray
-    bin_width: float
+    bin_width: Real
     segment: np.ndarray
     epochs: Epochs
     unit_ids: np.ndarray
@@ -94,7 +95,7 @@ class BinnedSpikes:
         )
 
 
-def bin_edges_for(start: float, stop: float, width: float) -> Float[np.ndarray, " edge"]:
+def bin_edges_for(start: Real, stop: Real, width: Real) -> Float[np.ndarray, " edge"]:
     """Edges ``start + k * width`` (seconds) of the whole bins that fit in ``[start, stop]``.
 
     The count of bins is ``floor((stop - start) / width)``, with a relative tolerance of
@@ -195,8 +196,8 @@ def _load_cache(path: Path) -> BinnedSpikes:
 
 def bin_spikes(
     session: Session,
-    bin_ms: float = 10.0,
-    epochs: list[str] | tuple[str, ...] | None = None,
+    bin_ms: Real = 10.0,
+    epochs: str | list[str] | tuple[str, ...] | None = None,
     units: Int[np.ndarray, " k"] | None = None,
     *,
     sparse: bool = False,
@@ -212,9 +213,9 @@ def bin_spikes(
     Args:
         session: the recording (spike times in seconds; may be lazy).
         bin_ms: bin width in milliseconds (any positive value; 10 ms by default).
-        epochs: epoch names to bin (e.g. ``["active", "passive"]``); each interval of
-            those names is binned from its own start, and the bins are concatenated in
-            time order. ``None`` bins the whole session ``[t_start, t_stop]``.
+        epochs: epoch names to bin (``["active", "passive"]`` or ``"active,passive"``);
+            each interval of those names is binned from its own start, and the bins
+            are concatenated in time order. ``None`` bins the whole session ``[t_start, t_stop]``.
         units: indices of the units to bin (e.g. ``np.flatnonzero(qc.passed)``);
             ``None`` for all.
         sparse: return a ``scipy.sparse.csr_array`` instead of a dense array.

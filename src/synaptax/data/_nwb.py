@@ -35,6 +35,7 @@ from pynwb.epoch import TimeIntervals
 from ._errors import SpikeDataError
 from ._session import Epochs, NWBSpikeTrains, Session, TimeSeries
 from ._table import Table
+from ._types import Real
 
 __all__ = ["read_nwb", "write_nwb"]
 
@@ -137,7 +138,7 @@ def _concat_tables(tables: list[Table]) -> Table:
 
 def _epochs_from_stimulus(stim: Table) -> Epochs:
     if stim.n_rows == 0 or "stimulus_block" not in stim:
-        return Epochs([], [], [])
+        return Epochs.empty()
     blocks = np.asarray(stim["stimulus_block"])
     names = (
         np.asarray(stim["stimulus_name"]).astype(str)
@@ -169,7 +170,7 @@ def _epochs_from_stimulus(stim: Table) -> Epochs:
     )
 
 
-def read_nwb(path: str | Path, t_stop: float | None = None) -> Session:
+def read_nwb(path: str | Path, t_stop: Real | None = None) -> Session:
     """Read an NWB file into a lazy :class:`Session` (spike times stay in the file).
 
     Args:
@@ -208,7 +209,7 @@ def read_nwb(path: str | Path, t_stop: float | None = None) -> Session:
         ) from exc
 
 
-def _session_from_nwbfile(nwb: NWBFile, path: Path, t_stop: float | None) -> Session:
+def _session_from_nwbfile(nwb: NWBFile, path: Path, t_stop: Real | None) -> Session:
     units = nwb.units
     if units is None:
         raise SpikeDataError(

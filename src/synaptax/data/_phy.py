@@ -22,6 +22,7 @@ from ._errors import SpikeDataError
 from ._quality import amplitude_cutoff
 from ._session import ArraySpikeTrains, Epochs, Session
 from ._table import Table
+from ._types import Real
 
 __all__ = ["read_phy"]
 
@@ -87,7 +88,7 @@ def _load_npy(path: Path) -> np.ndarray:
 def read_phy(
     folder: str | Path,
     exclude_groups: tuple[str, ...] = ("noise",),
-    t_stop: float | None = None,
+    t_stop: Real | None = None,
 ) -> Session:
     """Read a Kilosort/phy folder.
 
@@ -203,7 +204,7 @@ def read_phy(
     return Session(
         spikes=spikes,
         units=Table(unit_cols),
-        epochs=Epochs([], [], []),
+        epochs=Epochs.empty(),
         t_start=0.0,
         t_stop=end if t_stop is None else float(t_stop),
         source=str(folder),

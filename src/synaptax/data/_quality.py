@@ -29,6 +29,7 @@ from scipy.ndimage import gaussian_filter1d
 
 from ._session import Session
 from ._table import Table
+from ._types import Real
 from ._validate import check_spike_chunk
 
 __all__ = [
@@ -44,9 +45,9 @@ __all__ = [
 
 def isi_violations(
     spike_times: Float[np.ndarray, " n"],
-    duration: float,
-    isi_threshold: float = 0.0015,
-    min_isi: float = 0.0,
+    duration: Real,
+    isi_threshold: Real = 0.0015,
+    min_isi: Real = 0.0,
 ) -> float:
     """Hill et al. (2011) ISI-violation rate of one unit (see the module docstring).
 
@@ -67,7 +68,7 @@ def isi_violations(
 
 
 def presence_ratio(
-    spike_times: Float[np.ndarray, " n"], t_start: float, t_stop: float, n_blocks: int = 100
+    spike_times: Float[np.ndarray, " n"], t_start: Real, t_stop: Real, n_blocks: int = 100
 ) -> float:
     """Fraction of ``n_blocks`` equal blocks of ``[t_start, t_stop]`` (s) with a spike."""
     if t_stop <= t_start:
@@ -77,7 +78,7 @@ def presence_ratio(
 
 
 def amplitude_cutoff(
-    amplitudes: Float[np.ndarray, " n"], n_bins: int = 500, smoothing: float = 3.0
+    amplitudes: Float[np.ndarray, " n"], n_bins: int = 500, smoothing: Real = 3.0
 ) -> float:
     """Estimated fraction of spikes missed below the detection threshold.
 
@@ -99,7 +100,7 @@ def amplitude_cutoff(
 
 def quality_metrics(
     session: Session,
-    isi_threshold: float = 0.0015,
+    isi_threshold: Real = 0.0015,
     n_blocks: int = 100,
     validate: bool = True,
     max_chunk_spikes: int = 8_000_000,
@@ -168,11 +169,11 @@ class QCCriteria:
     ``missing_fails`` and is ignored otherwise (the report counts it as unknown).
     """
 
-    isi_violations_max: float | None = 0.5
-    amplitude_cutoff_max: float | None = 0.1
-    presence_ratio_min: float | None = 0.9
-    firing_rate_min: float | None = None
-    snr_min: float | None = None
+    isi_violations_max: Real | None = 0.5
+    amplitude_cutoff_max: Real | None = 0.1
+    presence_ratio_min: Real | None = 0.9
+    firing_rate_min: Real | None = None
+    snr_min: Real | None = None
     missing_fails: bool = False
 
     def rules(self) -> list[tuple[str, str, float]]:

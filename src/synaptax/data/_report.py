@@ -10,6 +10,7 @@ import numpy as np
 
 from ._quality import QCReport, qc_filter, quality_metrics
 from ._session import Session
+from ._types import Real
 
 __all__ = ["write_report"]
 
@@ -18,7 +19,7 @@ def write_report(
     session: Session,
     out_dir: str | Path,
     qc: QCReport | None = None,
-    raster_s: float = 30.0,
+    raster_s: Real = 30.0,
     max_raster_units: int = 200,
 ) -> tuple[Path, Path]:
     """Write ``report.png`` and ``report.html`` (self-contained) into ``out_dir``.

@@ -19,6 +19,7 @@ from jaxtyping import Float, Int
 
 from ._errors import SpikeDataError
 from ._table import Table
+from ._types import ArrayLike, Real
 
 __all__ = [
     "ArraySpikeTrains",
@@ -111,7 +112,7 @@ class ArraySpikeTrains(SpikeTrains):
     """
 
     flat: np.ndarray
-    unit_offsets: np.ndarray
+    unit_offsets: ArrayLike
     source: str = "<memory>"
 
     def __post_init__(self) -> None:
@@ -199,9 +200,9 @@ class Epochs:
     images), ``"spontaneous"`` (grey screen); other blocks keep their stimulus name.
     """
 
-    start: np.ndarray
-    stop: np.ndarray
-    name: np.ndarray
+    start: ArrayLike
+    stop: ArrayLike
+    name: ArrayLike
 
     def __post_init__(self) -> None:
         start = np.asarray(self.start, dtype=np.float64).reshape(-1)
@@ -218,6 +219,11 @@ class Epochs:
 
     def __len__(self) -> int:
         return len(self.start)
+
+    @classmethod
+    def empty(cls) -> Epochs:
+        """No epochs."""
+        return cls(np.zeros(0), np.zeros(0), np.zeros(0, dtype=object))
 
     @property
     def names(self) -> list[str]:
@@ -276,14 +282,16 @@ class Session:
     spikes: SpikeTrains
     units: Table
     epochs: Epochs
-    t_start: float
-    t_stop: float
+    t_start: Real
+    t_stop: Real
     stimulus: Table = field(default_factory=Table)
     trials: Table = field(default_factory=Table)
     behaviour: dict[str, TimeSeries] = field(default_factory=dict)
     source: str = "<memory>"
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "t_start", float(self.t_start))
+        object.__setattr__(self, "t_stop", float(self.t_stop))
         if "unit_id" not in self.units:
             raise SpikeDataError(self.source, "the units table has no 'unit_id' column.")
         if self.units.n_rows != self.spikes.n_units:

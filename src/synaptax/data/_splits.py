@@ -16,6 +16,7 @@ from jaxtyping import Int
 
 from ._binning import BinnedSpikes
 from ._errors import SpikeDataError
+from ._types import Real
 
 __all__ = ["SPLIT_NAMES", "Splits", "contiguous_splits"]
 
@@ -82,8 +83,8 @@ def _allocate(n_blocks: int, fractions: np.ndarray, rng: np.random.Generator | N
 def contiguous_splits(
     binned: BinnedSpikes,
     fractions: tuple[float, float, float] = (0.7, 0.15, 0.15),
-    block_s: float | None = None,
-    gap_s: float = 0.0,
+    block_s: Real | None = None,
+    gap_s: Real = 0.0,
     seed: int | None = 0,
 ) -> Splits:
     """Split the bins of ``binned`` into train / validation / test blocks.

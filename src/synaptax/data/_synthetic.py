@@ -35,6 +35,7 @@ from ._nwb import read_nwb, write_nwb
 from ._quality import isi_violations, presence_ratio
 from ._session import ArraySpikeTrains, Epochs, Session, TimeSeries
 from ._table import Table
+from ._types import Real
 
 __all__ = [
     "SyntheticTruth",
@@ -85,7 +86,7 @@ class SyntheticTruth:
 
 
 def _image_schedule(
-    rng: np.random.Generator, t0: float, n_flash: int, n_images: int, p_omit: float
+    rng: np.random.Generator, t0: Real, n_flash: int, n_images: int, p_omit: Real
 ) -> dict[str, np.ndarray]:
     images = np.empty(n_flash, dtype=np.int64)
     is_change = np.zeros(n_flash, bool)
@@ -107,13 +108,13 @@ def _image_schedule(
 def make_synthetic_session(
     n_units: int = 200,
     latent_dim: int = 4,
-    active_s: float = 300.0,
-    spontaneous_s: float = 60.0,
-    passive_s: float = 300.0,
+    active_s: Real = 300.0,
+    spontaneous_s: Real = 60.0,
+    passive_s: Real = 300.0,
     n_images: int = 8,
-    bad_fraction: float = 0.2,
-    refractory_s: float = 0.002,
-    dt: float = 0.005,
+    bad_fraction: Real = 0.2,
+    refractory_s: Real = 0.002,
+    dt: Real = 0.005,
     seed: int = 0,
 ) -> tuple[Session, SyntheticTruth]:
     """Simulate a session with known latents (see the module docstring for the model).
@@ -348,13 +349,13 @@ def make_synthetic_session(
     return session, truth
 
 
-def _poisson_times(rng: np.random.Generator, lam: np.ndarray, dt: float) -> np.ndarray:
+def _poisson_times(rng: np.random.Generator, lam: np.ndarray, dt: Real) -> np.ndarray:
     counts = rng.poisson(lam * dt)
     steps = np.repeat(np.arange(len(lam)), counts)
     return np.sort((steps + rng.random(len(steps))) * dt)
 
 
-def _apply_refractory(t: np.ndarray, refractory: float) -> np.ndarray:
+def _apply_refractory(t: np.ndarray, refractory: Real) -> np.ndarray:
     """Drop spikes closer than ``refractory`` (s) to the previous kept spike."""
     while t.size > 1:
         short = np.diff(t) < refractory
@@ -370,11 +371,11 @@ def _apply_refractory(t: np.ndarray, refractory: float) -> np.ndarray:
 
 def _ou_series(
     rng: np.random.Generator,
-    t_stop: float,
-    rate_hz: float,
+    t_stop: Real,
+    rate_hz: Real,
     mean_by_step: np.ndarray,
-    dt: float,
-    sd: float,
+    dt: Real,
+    sd: Real,
     unit: str,
 ) -> TimeSeries:
     ts = np.arange(0.0, t_stop, 1.0 / rate_hz)

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ._types import ArrayLike
+
 __all__ = ["Table"]
 
 
@@ -18,9 +20,12 @@ class Table(Mapping[str, np.ndarray]):
     (strings as ``object`` or ``<U`` arrays). Times are in seconds.
     """
 
-    columns: dict[str, np.ndarray] = field(default_factory=dict)
+    columns: dict[str, ArrayLike] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        object.__setattr__(
+            self, "columns", {str(k): np.asarray(v) for k, v in self.columns.items()}
+        )
         lengths = {name: len(col) for name, col in self.columns.items()}
         if len(set(lengths.values())) > 1:
             raise ValueError(f"Table columns differ in length: {lengths}")

@@ -12,6 +12,7 @@ import scipy.io
 from ._errors import SpikeDataError
 from ._session import ArraySpikeTrains, Epochs, Session
 from ._table import Table
+from ._types import Real
 
 __all__ = ["read_mat_spike_times", "read_spike_table", "read_trial_raster_csv"]
 
@@ -32,7 +33,7 @@ def _session_from_long(
     units: np.ndarray,
     times: np.ndarray,
     path: Path,
-    t_stop: float | None,
+    t_stop: Real | None,
     epochs: Epochs | None = None,
 ) -> Session:
     ids, inverse = np.unique(units, return_inverse=True)
@@ -49,16 +50,14 @@ def _session_from_long(
     return Session(
         spikes=spikes,
         units=Table(cols),
-        epochs=epochs if epochs is not None else Epochs([], [], []),
+        epochs=epochs if epochs is not None else Epochs.empty(),
         t_start=0.0,
         t_stop=end if t_stop is None else float(t_stop),
         source=str(path),
     )
 
 
-def read_spike_table(
-    path: str | Path, time_unit: str = "s", t_stop: float | None = None
-) -> Session:
+def read_spike_table(path: str | Path, time_unit: str = "s", t_stop: Real | None = None) -> Session:
     """Read spike times from a long table: one row per spike, a unit and a time.
 
     * CSV with a header naming a unit column (``unit_id``, ``unit``, ``cluster``...) and
@@ -131,7 +130,7 @@ def read_mat_spike_times(
     path: str | Path,
     variable: str | None = None,
     time_unit: str = "s",
-    t_stop: float | None = None,
+    t_stop: Real | None = None,
 ) -> Session:
     """Read a MATLAB file holding a cell array of spike-time vectors (one per unit).
 
@@ -172,7 +171,7 @@ def read_mat_spike_times(
     return Session(
         spikes=spikes,
         units=Table({"unit_id": np.arange(len(trains))}),
-        epochs=Epochs([], [], []),
+        epochs=Epochs.empty(),
         t_start=0.0,
         t_stop=end if t_stop is None else float(t_stop),
         source=str(path),
@@ -181,8 +180,8 @@ def read_mat_spike_times(
 
 def read_trial_raster_csv(
     path: str | Path,
-    trial_s: float = 0.5,
-    bin_s: float = 0.001,
+    trial_s: Real = 0.5,
+    bin_s: Real = 0.001,
     label_columns: int = 2,
 ) -> Session:
     """Read a trial raster (rows = trials, columns = time bins holding the id of the unit
@@ -217,7 +216,7 @@ def read_trial_raster_csv(
         for j in range(label_columns)
     }
     starts = np.arange(n_trials) * trial_s
-    epochs = Epochs([], [], [])
+    epochs = Epochs.empty()
     if label_columns:
         last = labels[header[-1]]
         change = np.flatnonzero(np.r_[True, last[1:] != last[:-1]])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._errors import SpikeDataError
+from ._types import Real
 
 __all__ = ["check_spike_chunk"]
 
@@ -13,10 +14,10 @@ def check_spike_chunk(
     flat: np.ndarray,
     offsets: np.ndarray,
     unit_ids: np.ndarray,
-    t_start: float,
-    t_stop: float,
+    t_start: Real,
+    t_stop: Real,
     source: str,
-    tolerance: float = 1e-6,
+    tolerance: Real = 1e-6,
 ) -> None:
     """Raise :class:`SpikeDataError` unless every unit's spike times are finite, sorted
     and inside ``[t_start - tolerance, t_stop + tolerance]`` (seconds)."""
