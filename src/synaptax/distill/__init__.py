@@ -6,3 +6,5 @@ from ._similarity import cca_similarity as cca_similarity
 from ._similarity import fit_cca as fit_cca
 from ._similarity import heldout_correlations as heldout_correlations
 from ._similarity import linear_cka as linear_cka
+from ._student import SpikingStudent as SpikingStudent
+from ._student import distillation_loss as distillation_loss

@@ -158,7 +158,7 @@ def make_tree_solver(
     kind = resolve_method(method)
     raw = functools.partial(_native_solve if kind == "native" else _levels_solve, tree)
     parent = np.where(tree.parent < 0, 0, tree.parent)
-    is_child = jnp.asarray(tree.parent >= 0)
+    is_child = tree.parent >= 0  # numpy: the VJP must not close over tracers
 
     @jax.custom_vjp
     def solve(lower, upper, diag, rhs):

@@ -1,0 +1,206 @@
+"""The pure simulator: gradients, batching, checkpointing, float32 and bad input."""
+
+from __future__ import annotations
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import synaptax as sx
+
+SWC = """\
+1 1 0 0 0 5 -1
+2 3 5 0 0 1.2 1
+3 3 40 0 0 1.0 2
+4 3 70 20 0 0.7 3
+5 3 70 -20 0 0.6 3
+6 4 -5 0 0 2.0 1
+7 4 -80 0 0 1.2 6
+"""
+DT, T = 0.025, 15.0
+
+
+@pytest.fixture(scope="module")
+def small_cell(tmp_path_factory):
+    path = tmp_path_factory.mktemp("morph") / "small.swc"
+    path.write_text(SWC)
+    cell = sx.Cell.from_swc(path, nseg=3, Ra=100.0)
+    cell.insert("HH")
+    return cell
+
+
+def _stim(cell, amp=0.3):
+    return [sx.CurrentClamp(cell.soma, sx.step_current(amp, 1.0, 10.0, T, DT))]
+
+
+def test_gradients_match_central_differences(small_cell):
+    model, params = small_cell.compile()
+    stim = _stim(small_cell)
+    tips = [small_cell.location(s, 1.0) for s in (2, 3, 4)]
+
+    def loss(p):
+        v = sx.simulate(
+            model, p, stim, T, DT, record=[("v", small_cell.soma)] + [("v", t) for t in tips]
+        )
+        return jnp.mean((v + 60.0) ** 2) / 100.0
+
+    grads = jax.jit(jax.grad(loss))(params)
+    loss_j = jax.jit(loss)
+    rng = np.random.default_rng(0)
+    # one random direction per parameter group, relative 1e-4 agreement
+    center = np.asarray(small_cell.disc.is_center, float)
+    for getter in (
+        lambda p: p.cm,
+        lambda p: p.Ra,
+        lambda p: p.radius,
+        lambda p: p.length,
+        lambda p: p.channels[0].gnabar,
+        lambda p: p.channels[0].gkbar,
+        lambda p: p.channels[0].el,
+        lambda p: p.channels[0].ek,
+    ):
+        base = np.asarray(getter(params))
+        direction = rng.uniform(0.5, 1.0, base.shape) * np.abs(base) * center
+        g = float(np.dot(np.asarray(getter(grads)), direction))
+        eps = 1e-5
+        plus = eqx.tree_at(getter, params, jnp.asarray(base + eps * direction))
+        minus = eqx.tree_at(getter, params, jnp.asarray(base - eps * direction))
+        fd = float(loss_j(plus) - loss_j(minus)) / (2 * eps)
+        assert g == pytest.approx(fd, rel=1e-4, abs=1e-9)
+
+
+def test_checkpointed_gradient_equals_plain(small_cell):
+    model, params = small_cell.compile()
+    stim = _stim(small_cell)
+
+    def loss(p, ck):
+        return jnp.sum(sx.simulate(model, p, stim, T, DT, record=[("v", 0)], checkpoint=ck) ** 2)
+
+    g0 = jax.grad(loss)(params, None)
+    g1 = jax.grad(loss)(params, 37)  # 600 steps: 16 chunks of 37 and a remainder of 8
+    np.testing.assert_allclose(g1.channels[0].gnabar, g0.channels[0].gnabar, rtol=1e-10)
+
+
+def test_native_and_levels_solvers_agree(small_cell):
+    stim = _stim(small_cell)
+    out = []
+    for solver in ("native", "levels"):
+        model, params = small_cell.compile(solver=solver)
+        out.append(np.asarray(sx.simulate(model, params, stim, T, DT)))
+    np.testing.assert_allclose(out[0], out[1], atol=1e-9)
+
+
+def test_vmap_over_parameters_and_stimuli(small_cell):
+    model, params = small_cell.compile()
+    g = jnp.linspace(0.08, 0.16, 4)
+    batched = eqx.tree_at(
+        lambda p: p.channels[0].gnabar,
+        params,
+        params.channels[0].gnabar[None, :] * (g[:, None] / 0.12),
+    )
+    axes = eqx.tree_at(
+        lambda p: p.channels[0].gnabar,
+        jax.tree.map(lambda _: None, params),
+        0,
+        is_leaf=lambda x: x is None,
+    )
+    amps = jnp.linspace(0.1, 0.4, 4)
+    waves = amps[:, None] * jnp.asarray(sx.step_current(1.0, 1.0, 10.0, T, DT))[None]
+
+    def run(p, w):
+        return sx.simulate(
+            model, p, [sx.CurrentClamp(small_cell.soma, w)], T, DT, record=[("v", 0)]
+        )
+
+    v = jax.jit(jax.vmap(run, in_axes=(axes, 0)))(batched, waves)
+    assert v.shape == (4, 1, int(T / DT) + 1)
+    for k in (0, 3):
+        pk = eqx.tree_at(lambda p: p.channels[0].gnabar, params, batched.channels[0].gnabar[k])
+        np.testing.assert_allclose(v[k], run(pk, waves[k]), atol=1e-10)
+
+
+def test_float32_stays_close_to_float64(small_cell):
+    stim = _stim(small_cell)
+    v64 = np.asarray(
+        sx.simulate(*small_cell.compile(), stim, T, DT, record=[("v", small_cell.soma)])
+    )
+    model32, params32 = small_cell.compile(dtype=jnp.float32)
+    stim32 = [sx.CurrentClamp(s.node, s.current.astype(jnp.float32)) for s in stim]
+    v32 = np.asarray(sx.simulate(model32, params32, stim32, T, DT, record=[("v", small_cell.soma)]))
+    assert v32.dtype == np.float32
+    assert np.abs(v32 - v64).max() < 0.5  # documented: float32 within ~0.1 mV here
+
+
+def test_voltage_clamp_holds_the_node(small_cell):
+    model, params = small_cell.compile()
+    n = int(round(T / DT))
+    vc = sx.VoltageClamp(small_cell.soma, jnp.full((n,), -20.0))
+    v = sx.simulate(
+        model, params, [vc], T, DT, record=[("v", small_cell.soma), ("HH.m", small_cell.soma)]
+    )
+    assert abs(float(v[0, -1]) + 20.0) < 0.05
+    assert float(v[1, -1]) > 0.5  # sodium activation follows the clamp
+
+
+def test_leak_only_cell_relaxes_to_reversal(small_cell):
+    cell = sx.Cell(small_cell.morphology, nseg=1)
+    cell.insert(sx.Leak, g=1e-3, e=-72.0)
+    model, params = cell.compile()
+    v = sx.simulate(model, params, [], 200.0, 0.5, record=[("v", cell.soma)])
+    assert float(v[0, -1]) == pytest.approx(-72.0, abs=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "fragment"),
+    [
+        ({"dt": 0.0}, "dt must be a positive"),
+        ({"dt": 5.0}, "too large"),
+        ({"t_max": 10.01}, "whole number of steps"),
+        ({"method": "rk4"}, "rk4"),
+    ],
+)
+def test_bad_time_arguments(small_cell, kwargs, fragment):
+    model, params = small_cell.compile()
+    args = {"t_max": 10.0, "dt": 0.025, **kwargs}
+    with pytest.raises((ValueError, TypeError), match=fragment):
+        sx.simulate(model, params, [], **args)
+
+
+def test_bad_parameters_and_stimuli(small_cell):
+    model, params = small_cell.compile()
+    bad = eqx.tree_at(
+        lambda p: p.channels[0].gkbar, params, params.channels[0].gkbar.at[2].set(jnp.nan)
+    )
+    with pytest.raises(ValueError, match=r"gkbar.*NaN"):
+        sx.simulate(model, bad, [], 1.0, 0.025)
+    with pytest.raises(ValueError, match="has 10 samples but the simulation has 40 steps"):
+        sx.simulate(model, params, [sx.CurrentClamp(0, jnp.zeros(10))], 1.0, 0.025)
+    with pytest.raises(ValueError, match="no channel 'Na'"):
+        sx.simulate(model, params, [], 1.0, 0.025, record=[("Na.m", 0)])
+
+
+def test_builder_errors_are_helpful(small_cell):
+    with pytest.raises(ValueError, match="no sections of type 'axon'"):
+        small_cell.select(types="axon")
+    with pytest.raises(ValueError, match="out of range"):
+        small_cell.select(sections=99)
+    with pytest.raises(ValueError, match="unknown channel 'Nav'"):
+        small_cell.insert("Nav")
+    with pytest.raises(ValueError, match="not inserted"):
+        small_cell.set("Leak.g", 1.0)
+    with pytest.raises(ValueError, match="finite"):
+        small_cell.set("HH.gl", float("inf"))
+    with pytest.raises(ValueError, match="no parameter"):
+        small_cell.set("HH.gfoo", 1.0)
+
+
+def test_distance_dependent_parameters(small_cell):
+    cell = sx.Cell(small_cell.morphology, nseg=3)
+    cell.insert("HH")
+    cell.select(types="basal").set("HH.gkbar", lambda d: 0.036 * np.exp(-d / 50.0))
+    _, params = cell.compile()
+    sel = cell.select(types="basal").nodes
+    expected = 0.036 * np.exp(-cell.disc.distance[sel] / 50.0)
+    np.testing.assert_allclose(np.asarray(params.channels[0].gkbar)[sel], expected)
