@@ -239,7 +239,7 @@ def make_synthetic_session(
 
     # --- units ---------------------------------------------------------------------------
     base_rate = np.clip(rng.lognormal(np.log(4.0), 0.9, n_units), 0.5, 60.0)
-    loadings = rng.normal(0, 0.45 / np.sqrt(d), size=(n_units, d))
+    loadings = rng.normal(0, 0.8 / np.sqrt(d), size=(n_units, d))
     # exp(b + C x) with x ~ N(0, I) has mean exp(b + |C|^2/2); centre so the mean is base.
     baseline = np.log(base_rate) - 0.5 * np.sum(loadings**2, axis=1)
     n_bad = round(bad_fraction * n_units)
