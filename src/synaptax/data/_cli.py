@@ -15,7 +15,7 @@ console = Console()
 
 
 def _fail(exc: Exception) -> None:
-    console.print(f"[red]error:[/red] {exc}")
+    Console(stderr=False, soft_wrap=True, highlight=False).print(f"error: {exc}", markup=False)
     raise typer.Exit(code=2)
 
 

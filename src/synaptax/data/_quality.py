@@ -11,9 +11,10 @@ Metrics (computed when a file lacks them):
 * **Presence ratio**: the fraction of 100 equal blocks of the session that hold at
   least one spike of the unit.
 * **Firing rate** (Hz) over the session and per epoch.
-* **Amplitude cutoff** (Hill et al. 2011; Allen): the estimated fraction of spikes
-  missed below the detection threshold, from the histogram of spike amplitudes. Needs
-  amplitudes; NaN otherwise.
+* **Amplitude cutoff** (Hill et al. 2011; Allen): the estimated number of spikes
+  missed below the detection threshold, relative to the detected ones (``m / (1 - m)``
+  for a true missed fraction ``m``), from the histogram of spike amplitudes, capped at
+  0.5. Needs amplitudes; NaN otherwise.
 
 Allen defaults for the filter: ``isi_violations < 0.5``, ``amplitude_cutoff < 0.1``,
 ``presence_ratio > 0.9``.
@@ -80,7 +81,7 @@ def presence_ratio(
 def amplitude_cutoff(
     amplitudes: Float[np.ndarray, " n"], n_bins: int = 500, smoothing: Real = 3.0
 ) -> float:
-    """Estimated fraction of spikes missed below the detection threshold.
+    """Estimated spikes missed below the detection threshold, per detected spike.
 
     The amplitude histogram is smoothed (Gaussian, ``smoothing`` bins); the part of the
     distribution above its peak whose density equals the density at the lowest observed

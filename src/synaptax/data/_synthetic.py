@@ -265,11 +265,13 @@ def make_synthetic_session(
         trains.append(t[(t >= 0) & (t <= t_stop)])
     spikes = ArraySpikeTrains.from_list(trains, source="<synthetic>")
 
-    # Amplitudes ~ N(m, s) cut at the detection threshold 1: the missed fraction is exact.
+    # Amplitudes ~ N(m, s) cut at a detection threshold z sd below the mean: the missed
+    # mass is Phi(-z); amplitude_cutoff reports it relative to the detected spikes.
     amp_z = np.where(
         bad_kind == "small", rng.uniform(-0.2, 1.0, n_units), rng.uniform(2.0, 4.0, n_units)
     )
-    cutoff = np.minimum(ndtr(-amp_z), 0.5)
+    missed = ndtr(-amp_z)
+    cutoff = np.minimum(missed / (1 - missed), 0.5)
     counts = spikes.counts
     units = Table(
         {
