@@ -20,9 +20,14 @@ def _write(tmp_path, text, name="m.swc"):
 
 @pytest.mark.parametrize(
     ("name", "n_sections"),
-    [("morph_ca1_n120.swc", 156), ("morph_ca1_n120_single_point_soma.swc", 154),
-     ("morph_allen_485574832.swc", 99), ("morph_l5pc_with_axon.swc", 324),
-     ("morph_soma_both_ends.swc", 3), ("morph_somatic_branchpoint.swc", 4)],
+    [
+        ("morph_ca1_n120.swc", 156),
+        ("morph_ca1_n120_single_point_soma.swc", 154),
+        ("morph_allen_485574832.swc", 99),
+        ("morph_l5pc_with_axon.swc", 324),
+        ("morph_soma_both_ends.swc", 3),
+        ("morph_somatic_branchpoint.swc", 4),
+    ],
 )
 def test_section_counts_match_neuron_import3d(name, n_sections):
     # counts read off NEURON 9's Import3d_SWC_read on the same files
@@ -31,9 +36,15 @@ def test_section_counts_match_neuron_import3d(name, n_sections):
 
 @pytest.mark.neuron
 @pytest.mark.parametrize(
-    "name", ["morph_ca1_n120.swc", "morph_ca1_n120_single_point_soma.swc",
-             "morph_allen_485574832.swc", "morph_l5pc_with_axon.swc",
-             "morph_variable_radiuses_multi_branch.swc", "morph_interrupted_soma.swc"],
+    "name",
+    [
+        "morph_ca1_n120.swc",
+        "morph_ca1_n120_single_point_soma.swc",
+        "morph_allen_485574832.swc",
+        "morph_l5pc_with_axon.swc",
+        "morph_variable_radiuses_multi_branch.swc",
+        "morph_interrupted_soma.swc",
+    ],
 )
 def test_area_and_ri_match_neuron_import3d(name):
     """Per-segment area() and ri() of NEURON's own Import3d instantiation of the file."""
@@ -54,7 +65,11 @@ def test_area_and_ri_match_neuron_import3d(name):
         d = discretize(morph, 3)
         areas = np.sort([seg.area() for s in secs for seg in s])
         ris = np.sort([seg.ri() for s in secs for seg in s])
-        ri = 1e-2 * 100.0 * (d.r_left + np.where(d.r_prev >= 0, d.r_right[np.maximum(d.r_prev, 0)], 0))
+        ri = (
+            1e-2
+            * 100.0
+            * (d.r_left + np.where(d.r_prev >= 0, d.r_right[np.maximum(d.r_prev, 0)], 0))
+        )
         # NEURON stores 3-D points in single precision: agreement to ~1e-5 relative
         np.testing.assert_allclose(np.sort(d.area[d.is_center]), areas, rtol=2e-5, atol=1e-4)
         np.testing.assert_allclose(np.sort(ri[d.is_center]), ris, rtol=5e-5)
@@ -103,7 +118,9 @@ def test_malformed_swc_names_file_and_problem(tmp_path, text, fragment):
 
 
 def test_nm_units_and_min_diam(tmp_path):
-    p = _write(tmp_path, "# 1 nanometer\n1 1 0 0 0 5000 -1\n2 3 5000 0 0 1000 1\n3 3 15000 0 0 1000 2\n")
+    p = _write(
+        tmp_path, "# 1 nanometer\n1 1 0 0 0 5000 -1\n2 3 5000 0 0 1000 1\n3 3 15000 0 0 1000 2\n"
+    )
     m = read_swc(p, units="nm")
     assert m.sections[0].diam[0] == pytest.approx(10.0)
     retina = read_swc(shared_data(*JAXLEY, "morph_retina_20161028_1.swc"), min_diam=0.5)

@@ -34,7 +34,9 @@ def test_matches_dense_solve(method, n_roots):
     parent, lo, up, d, r = _system(64, n_roots=n_roots)
     solve = jax.jit(make_tree_solver(Tree(parent), method))
     x = solve(lo, up, d, r)
-    np.testing.assert_allclose(x, np.linalg.solve(_dense(parent, lo, up, d), r), rtol=1e-12, atol=1e-13)
+    np.testing.assert_allclose(
+        x, np.linalg.solve(_dense(parent, lo, up, d), r), rtol=1e-12, atol=1e-13
+    )
 
 
 @pytest.mark.parametrize("method", ["native", "levels"])
@@ -79,7 +81,9 @@ def test_float32_native_solve():
     solve = make_tree_solver(Tree(parent), "native")
     x = solve(*(jnp.asarray(a, jnp.float32) for a in (lo, up, d, r)))
     assert x.dtype == jnp.float32
-    np.testing.assert_allclose(x, np.linalg.solve(_dense(parent, lo, up, d), r), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        x, np.linalg.solve(_dense(parent, lo, up, d), r), rtol=1e-5, atol=1e-6
+    )
 
 
 def test_bad_tree_order_is_reported():

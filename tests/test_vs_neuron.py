@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import jax
 import numpy as np
 import pytest
 from conftest import shared_data
 
 import synaptax as sx
-from synaptax.testing.neuron_ref import run_neuron, spike_times
+from synaptax.testing.neuron_ref import compare_with_neuron
 
 pytestmark = pytest.mark.neuron
 DT, T = 0.025, 40.0
@@ -48,22 +47,11 @@ def _cell(path, read_kw):
 
 
 def _compare(cell, method, amp):
-    model, params = cell.compile()
-    soma = cell.soma
-    centers = np.flatnonzero(cell.disc.is_center)
-    sites = [soma, *(int(c) for c in centers[np.linspace(0, len(centers) - 1, 5).astype(int)])]
-    stim = [sx.CurrentClamp(soma, sx.step_current(amp, 5.0, 30.0, T, DT))]
-    v = np.asarray(jax.jit(lambda p: sx.simulate(
-        model, p, stim, T, DT, record=[("v", s) for s in sites], method=method))(params))
-    vn, _ = run_neuron(cell, iclamps=[(soma, amp, 5.0, 30.0)], record=sites, t_max=T, dt=DT,
-                       ra=100.0, secondorder=2 if method == "crank_nicolson" else 0)
-    assert v.shape == vn.shape
-    mean_dv = np.abs(v - vn).mean(axis=1)
-    assert np.all(mean_dv <= 0.05), f"mean |dV| per site {mean_dv}"
-    ours, theirs = spike_times(v[0], DT), spike_times(vn[0], DT)
-    assert len(ours) == len(theirs) >= 1
-    assert np.max(np.abs(ours - theirs)) <= DT
-    return mean_dv
+    res = compare_with_neuron(cell, amp=amp, t_max=T, dt=DT, method=method)
+    assert np.all(res["mean_abs_dv_mv"] <= 0.05), f"mean |dV| per site {res['mean_abs_dv_mv']}"
+    assert len(res["spikes"]) == len(res["spikes_neuron"]) >= 1
+    assert res["max_spike_shift_ms"] <= DT
+    return res["mean_abs_dv_mv"]
 
 
 @pytest.mark.parametrize("method", ["bwd_euler", "crank_nicolson"])

@@ -30,8 +30,8 @@ def _check_params(params: Params) -> Params:
     for path, leaf in leaves:
         if isinstance(leaf, jax.core.Tracer):
             continue
-        bad = ~jnp.isfinite(jnp.asarray(leaf))
-        if bool(bad.any()):
+        bad = ~np.isfinite(np.asarray(leaf))  # concrete values only; traced ones are checked by the caller
+        if bad.any():
             name = jax.tree_util.keystr(path)
             raise ValueError(f"parameter params{name} has {int(bad.sum())} NaN/inf value(s); "
                              "every parameter must be finite")

@@ -84,3 +84,37 @@ def spike_times(v: np.ndarray, dt: float, threshold: float = 0.0) -> np.ndarray:
     idx = np.flatnonzero(~above[:-1] & above[1:])
     frac = (threshold - v[idx]) / (v[idx + 1] - v[idx])
     return (idx + frac) * dt
+
+
+def compare_with_neuron(
+    cell: Cell, *, amp: float, t_max: float = 40.0, dt: float = 0.025, delay: float = 5.0,
+    dur: float = 30.0, method: str = "bwd_euler", n_sites: int = 5, ra: float = 100.0,
+) -> dict:
+    """Simulate ``cell`` (with its inserted channels) in synaptax and in NEURON under a
+    somatic current step; compare v at the soma and ``n_sites`` spread compartments.
+
+    Returns a dict with ``mean_abs_dv_mv`` (per site), ``max_abs_dv_mv``, the somatic
+    spike times of both (``spikes``, ``spikes_neuron``) and ``max_spike_shift_ms``
+    (``inf`` if the spike counts differ).
+    """
+    import jax
+
+    from synaptax.simulate import simulate
+    from synaptax.stimuli import CurrentClamp, step_current
+
+    model, params = cell.compile()
+    soma = cell.soma
+    centers = np.flatnonzero(cell.disc.is_center)
+    sites = [soma, *(int(c) for c in centers[np.linspace(0, len(centers) - 1, n_sites).astype(int)])]
+    stim = [CurrentClamp(soma, step_current(amp, delay, dur, t_max, dt))]
+    run = jax.jit(lambda p: simulate(model, p, stim, t_max, dt, record=[("v", s) for s in sites],
+                                     method=method))  # type: ignore[arg-type]
+    v = np.asarray(run(params))
+    vn, _ = run_neuron(cell, iclamps=[(soma, amp, delay, dur)], record=sites, t_max=t_max, dt=dt,
+                       ra=ra, secondorder=2 if method == "crank_nicolson" else 0)
+    ours, theirs = spike_times(v[0], dt), spike_times(vn[0], dt)
+    shift = float(np.max(np.abs(ours - theirs), initial=0.0)) if len(ours) == len(theirs) else float("inf")
+    return {
+        "mean_abs_dv_mv": np.abs(v - vn).mean(axis=1), "max_abs_dv_mv": float(np.abs(v - vn).max()),
+        "spikes": ours, "spikes_neuron": theirs, "max_spike_shift_ms": shift,
+    }
