@@ -8,3 +8,9 @@ from ._similarity import heldout_correlations as heldout_correlations
 from ._similarity import linear_cka as linear_cka
 from ._student import SpikingStudent as SpikingStudent
 from ._student import distillation_loss as distillation_loss
+from ._synthetic import synthetic_latents as synthetic_latents
+from ._train import DistillConfig as DistillConfig
+from ._train import DistillResult as DistillResult
+from ._train import distill as distill
+from ._train import evaluate as evaluate
+from ._train import make_step as make_step
