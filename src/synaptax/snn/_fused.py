@@ -34,7 +34,7 @@ def _forward(c, w, beta, theta, v0, s0, spike_fn, reset):
 
     def body(carry, ct):
         v, s = carry
-        r = spike_fn(v - theta)
+        r = jax.lax.stop_gradient(spike_fn(v - theta))
         if reset == "subtract":
             v = beta * v + ct + s @ wt - r * theta
         elif reset == "zero":
