@@ -10,7 +10,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 RESULTS = Path(__file__).resolve().parent / "results"
-SHARED_DATA = Path(os.environ.get("SYNAPTAX_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
+SHARED_DATA = Path(
+    os.environ.get("SYNAPTAX_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data")
+)
 
 
 def machine() -> dict:
@@ -27,8 +29,11 @@ def machine() -> dict:
     except OSError:
         pass
     return {
-        "cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(),
-        "jax": jax.__version__, "backend": jax.default_backend(),
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "jax": jax.__version__,
+        "backend": jax.default_backend(),
         "devices": [str(d) for d in jax.devices()],
     }
 
@@ -50,5 +55,7 @@ def finish(name: str, figures: dict, table: list[tuple[str, str]], write: bool) 
         print(f"{k:<{width}}  {v}")
     if write:
         RESULTS.mkdir(parents=True, exist_ok=True)
-        (RESULTS / f"{name}.json").write_text(json.dumps({**figures, "machine": machine()}, indent=2) + "\n")
+        (RESULTS / f"{name}.json").write_text(
+            json.dumps({**figures, "machine": machine()}, indent=2) + "\n"
+        )
     print(json.dumps(figures))

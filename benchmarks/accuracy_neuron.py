@@ -34,25 +34,38 @@ MORPHS = {
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--quick", action="store_true", help="two morphologies, 40 ms")
-    ap.add_argument("--write", action="store_true", help="write benchmarks/results/accuracy_neuron.json")
+    ap.add_argument(
+        "--write", action="store_true", help="write benchmarks/results/accuracy_neuron.json"
+    )
     args = ap.parse_args()
     names = ["ca1_n120", "l5pc_with_axon"] if args.quick else list(MORPHS)
     t_max = 40.0 if args.quick else 100.0
     table, worst_dv, worst_shift = [], 0.0, 0.0
     for name in names:
         fname, kw, amp = MORPHS[name]
-        cell = sx.Cell.from_swc(SHARED_DATA / "morphologies" / "jaxley" / fname, nseg=4, Ra=100.0, **kw)
+        cell = sx.Cell.from_swc(
+            SHARED_DATA / "morphologies" / "jaxley" / fname, nseg=4, Ra=100.0, **kw
+        )
         cell.insert("HH")
         for method in ("bwd_euler", "crank_nicolson"):
             r = compare_with_neuron(cell, amp=amp, t_max=t_max, dur=t_max - 10.0, method=method)
             dv = float(np.max(r["mean_abs_dv_mv"]))
             worst_dv, worst_shift = max(worst_dv, dv), max(worst_shift, r["max_spike_shift_ms"])
-            table.append((f"{name} [{method}]",
-                          f"mean|dV| {dv:.2e} mV  max|dV| {r['max_abs_dv_mv']:.2e} mV  "
-                          f"spikes {len(r['spikes'])}/{len(r['spikes_neuron'])}  "
-                          f"shift {r['max_spike_shift_ms']:.2e} ms"))
-    figures = {"mean_abs_dv_mv": worst_dv, "max_spike_shift_ms": worst_shift,
-               "morphologies": len(names), "t_max_ms": t_max, "dt_ms": 0.025}
+            table.append(
+                (
+                    f"{name} [{method}]",
+                    f"mean|dV| {dv:.2e} mV  max|dV| {r['max_abs_dv_mv']:.2e} mV  "
+                    f"spikes {len(r['spikes'])}/{len(r['spikes_neuron'])}  "
+                    f"shift {r['max_spike_shift_ms']:.2e} ms",
+                )
+            )
+    figures = {
+        "mean_abs_dv_mv": worst_dv,
+        "max_spike_shift_ms": worst_shift,
+        "morphologies": len(names),
+        "t_max_ms": t_max,
+        "dt_ms": 0.025,
+    }
     finish("accuracy_neuron", figures, table, write=args.write)
 
 

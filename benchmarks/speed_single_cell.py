@@ -21,7 +21,6 @@ import time
 import equinox as eqx
 import jax
 import jax.numpy as jnp
-import numpy as np
 
 import synaptax as sx
 from benchmarks._common import SHARED_DATA, best_of, finish
@@ -58,8 +57,13 @@ def time_synaptax(path, t_max, repeats, batch):
     bfwd = jax.jit(jax.vmap(lambda g: fwd(eqx.tree_at(lambda q: q.channels[0].gnabar, params, g))))
     bfwd(gna).block_until_ready()
     t_batch = best_of(lambda: bfwd(gna).block_until_ready(), max(1, repeats - 1)) / batch
-    return {"fwd": t_fwd, "grad": t_grad, "batch_per_sim": t_batch, "compile": compile_s,
-            "ncomp": cell.n_compartments}
+    return {
+        "fwd": t_fwd,
+        "grad": t_grad,
+        "batch_per_sim": t_batch,
+        "compile": compile_s,
+        "ncomp": cell.n_compartments,
+    }
 
 
 def time_jaxley(path, t_max, repeats):
@@ -74,8 +78,9 @@ def time_jaxley(path, t_max, repeats):
     current = jx.step_current(i_delay=10.0, i_dur=80.0, i_amp=1.0, delta_t=DT, t_max=t_max)
     cell.branch(0).comp(0).stimulate(current, verbose=False)
     cell.to_jax()
-    fwd = jax.jit(lambda p: jx.integrate(cell, params=p, delta_t=DT, t_max=t_max,
-                                         voltage_solver="jaxley.dhs"))
+    fwd = jax.jit(
+        lambda p: jx.integrate(cell, params=p, delta_t=DT, t_max=t_max, voltage_solver="jaxley.dhs")
+    )
     t0 = time.perf_counter()
     fwd.lower([]).compile()
     compile_s = time.perf_counter() - t0
@@ -88,8 +93,9 @@ def time_neuron(path, t_max, repeats):
     cell = sx.Cell.from_swc(path, nseg=4, Ra=100.0)
     times = []
     for _ in range(repeats):
-        _, elapsed = run_neuron(cell, iclamps=[(cell.soma, 1.0, 10.0, 80.0)], record=[cell.soma],
-                                t_max=t_max, dt=DT)
+        _, elapsed = run_neuron(
+            cell, iclamps=[(cell.soma, 1.0, 10.0, 80.0)], record=[cell.soma], t_max=t_max, dt=DT
+        )
         times.append(elapsed)
     return {"fwd": min(times)}
 
@@ -97,7 +103,9 @@ def time_neuron(path, t_max, repeats):
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--quick", action="store_true")
-    ap.add_argument("--write", action="store_true", help="write benchmarks/results/speed_single_cell.json")
+    ap.add_argument(
+        "--write", action="store_true", help="write benchmarks/results/speed_single_cell.json"
+    )
     ap.add_argument("--no-jaxley", action="store_true", help="skip Jaxley (not installed)")
     args = ap.parse_args()
     names = ["ca1_n120"] if args.quick else list(CELLS)
@@ -118,16 +126,34 @@ def main() -> None:
             r["compile_vs_jaxley"] = ours["compile"] / jxl["compile"]
         per_cell[name] = r
         table.append((name, f"{ours['ncomp']} compartments"))
-        table.append(("  synaptax fwd / grad / batch-per-sim / compile",
-                      f"{ours['fwd'] * 1e3:.1f} / {ours['grad'] * 1e3:.1f} / "
-                      f"{ours['batch_per_sim'] * 1e3:.2f} ms / {ours['compile']:.2f} s"))
+        table.append(
+            (
+                "  synaptax fwd / grad / batch-per-sim / compile",
+                f"{ours['fwd'] * 1e3:.1f} / {ours['grad'] * 1e3:.1f} / "
+                f"{ours['batch_per_sim'] * 1e3:.2f} ms / {ours['compile']:.2f} s",
+            )
+        )
         table.append(("  NEURON fwd", f"{nrn['fwd'] * 1e3:.1f} ms"))
         if jxl:
-            table.append(("  Jaxley fwd / compile", f"{jxl['fwd'] * 1e3:.1f} ms / {jxl['compile']:.2f} s"))
+            table.append(
+                ("  Jaxley fwd / compile", f"{jxl['fwd'] * 1e3:.1f} ms / {jxl['compile']:.2f} s")
+            )
         table.append(("  ratios", ", ".join(f"{k} {v:.3f}" for k, v in r.items())))
-    keys = ["fwd_vs_jaxley", "fwd_vs_neuron", "grad_over_fwd", "batch_per_sim_vs_neuron", "compile_vs_jaxley"]
-    figures = {k: max(c[k] for c in per_cell.values()) for k in keys if all(k in c for c in per_cell.values())}
-    figures.update({"per_cell": per_cell, "t_max_ms": t_max, "dt_ms": DT, "batch": batch, "dtype": "float64"})
+    keys = [
+        "fwd_vs_jaxley",
+        "fwd_vs_neuron",
+        "grad_over_fwd",
+        "batch_per_sim_vs_neuron",
+        "compile_vs_jaxley",
+    ]
+    figures = {
+        k: max(c[k] for c in per_cell.values())
+        for k in keys
+        if all(k in c for c in per_cell.values())
+    }
+    figures.update(
+        {"per_cell": per_cell, "t_max_ms": t_max, "dt_ms": DT, "batch": batch, "dtype": "float64"}
+    )
     finish("speed_single_cell", figures, table, write=args.write)
 
 

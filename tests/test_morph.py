@@ -112,7 +112,7 @@ def test_d_lambda_rule_gives_odd_counts():
 )
 def test_malformed_swc_names_file_and_problem(tmp_path, text, fragment):
     p = _write(tmp_path, text)
-    with pytest.raises(MorphologyError, match="m.swc") as err:
+    with pytest.raises(MorphologyError, match=r"m\.swc") as err:
         read_swc(p)
     assert fragment in str(err.value)
 

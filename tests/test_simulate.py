@@ -135,7 +135,7 @@ def test_float32_stays_close_to_float64(small_cell):
 
 def test_voltage_clamp_holds_the_node(small_cell):
     model, params = small_cell.compile()
-    n = int(round(T / DT))
+    n = round(T / DT)
     vc = sx.VoltageClamp(small_cell.soma, jnp.full((n,), -20.0))
     v = sx.simulate(
         model, params, [vc], T, DT, record=[("v", small_cell.soma), ("HH.m", small_cell.soma)]

@@ -31,12 +31,16 @@ def run_simulator_demo(out: Path, t_max: float = 60.0, dt: float = 0.025) -> Pat
     cell = sx.Cell.from_swc(swc, nseg="d_lambda", Ra=100.0)
     cell.insert("HH")
     cell.select(types="apical", distance=(100, None)).set("HH.gnabar", 0.06)
-    console.print(f"[bold]cell[/bold] {cell.morphology}, {cell.n_compartments} compartments (d_lambda rule)")
+    console.print(
+        f"[bold]cell[/bold] {cell.morphology}, {cell.n_compartments} compartments (d_lambda rule)"
+    )
     model, params = cell.compile()
     stim = [sx.CurrentClamp(cell.soma, sx.step_current(1.5, 5.0, 50.0, t_max, dt))]
     t0 = time.perf_counter()
     v = np.asarray(jax.jit(lambda p: sx.simulate(model, p, stim, t_max, dt))(params))
-    console.print(f"simulated {t_max:g} ms at dt {dt} ms in {time.perf_counter() - t0:.2f} s (incl. compile)")
+    console.print(
+        f"simulated {t_max:g} ms at dt {dt} ms in {time.perf_counter() - t0:.2f} s (incl. compile)"
+    )
     np.savez_compressed(out / "traces.npz", v=v, dt=dt)
 
     d = cell.disc
@@ -51,7 +55,12 @@ def run_simulator_demo(out: Path, t_max: float = 60.0, dt: float = 0.025) -> Pat
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 5))
     ax1.plot(t, v[cell.soma], "k", lw=1.5, label="soma")
     for n in far[:3]:
-        ax1.plot(t, v[n], lw=1, label=f"{sx.morph.type_name(int(d.section_type[n]))} tip, {d.distance[n]:.0f} um")
+        ax1.plot(
+            t,
+            v[n],
+            lw=1,
+            label=f"{sx.morph.type_name(int(d.section_type[n]))} tip, {d.distance[n]:.0f} um",
+        )
     ax1.set_xlabel("time (ms)")
     ax1.set_ylabel("membrane potential (mV)")
     ax1.set_title("1.5 nA somatic step (HH)")

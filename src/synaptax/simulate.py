@@ -30,11 +30,15 @@ def _check_params(params: Params) -> Params:
     for path, leaf in leaves:
         if isinstance(leaf, jax.core.Tracer):
             continue
-        bad = ~np.isfinite(np.asarray(leaf))  # concrete values only; traced ones are checked by the caller
+        bad = ~np.isfinite(
+            np.asarray(leaf)
+        )  # concrete values only; traced ones are checked by the caller
         if bad.any():
             name = jax.tree_util.keystr(path)
-            raise ValueError(f"parameter params{name} has {int(bad.sum())} NaN/inf value(s); "
-                             "every parameter must be finite")
+            raise ValueError(
+                f"parameter params{name} has {int(bad.sum())} NaN/inf value(s); "
+                "every parameter must be finite"
+            )
     return params
 
 
@@ -163,7 +167,9 @@ def simulate(
             diag = diag.at[vc_nodes].add(vc_g)
         dv = solve(lower, upper, diag, rhs)
         v = v + mult * dv
-        st = tuple(ch.update(v, s, dt, params.celsius) for ch, s in zip(params.channels, st, strict=True))
+        st = tuple(
+            ch.update(v, s, dt, params.celsius) for ch, s in zip(params.channels, st, strict=True)
+        )
         return (v, st), record_now(v, st)
 
     carry0 = (v0, s0)

@@ -18,10 +18,12 @@ def n_steps(t_max: float, dt: float) -> int:
     if not (np.isfinite(dt) and dt > 0):
         raise ValueError(f"dt must be a positive number of ms, got {dt}")
     if dt > 1.0:
-        raise ValueError(f"dt = {dt} ms is too large for channel kinetics (ms time scales); use dt <= 1 ms")
+        raise ValueError(
+            f"dt = {dt} ms is too large for channel kinetics (ms time scales); use dt <= 1 ms"
+        )
     if not (np.isfinite(t_max) and t_max > 0):
         raise ValueError(f"t_max must be a positive number of ms, got {t_max}")
-    n = int(round(t_max / dt))
+    n = round(t_max / dt)
     if n < 1 or abs(n * dt - t_max) > 1e-9 * max(1.0, t_max):
         raise ValueError(f"t_max = {t_max} ms is not a whole number of steps of dt = {dt} ms")
     return n
@@ -38,7 +40,9 @@ def step_current(amp: float, delay: float, dur: float, t_max: float, dt: float) 
     return np.where((t >= delay) & (t < delay + dur), float(amp), 0.0)
 
 
-def ramp_current(amp0: float, amp1: float, delay: float, dur: float, t_max: float, dt: float) -> np.ndarray:
+def ramp_current(
+    amp0: float, amp1: float, delay: float, dur: float, t_max: float, dt: float
+) -> np.ndarray:
     """A current ramping linearly from ``amp0`` to ``amp1`` nA over ``[delay, delay+dur)``."""
     t = step_times(t_max, dt)
     frac = (t - delay) / dur

@@ -8,10 +8,10 @@ from pathlib import Path
 import jax.numpy as jnp
 import numpy as np
 
+from synaptax.build._model import Model, Params, _Static
 from synaptax.channels import CHANNELS, AbstractChannel
 from synaptax.morph import Morphology, read_swc, type_name
 from synaptax.morph.geometry import Discretization, d_lambda_nseg, discretize, segment_geometry
-from synaptax.build._model import Model, Params, _Static
 from synaptax.solver.tree import Method, Tree
 
 Value = float | Sequence[float] | np.ndarray | Callable[[np.ndarray], np.ndarray]
@@ -57,8 +57,12 @@ class Cell:
     """
 
     def __init__(
-        self, morphology: Morphology, nseg: int | Sequence[int] | str = 1,
-        *, Ra: float = _DEFAULTS["Ra"], cm: float = _DEFAULTS["cm"],
+        self,
+        morphology: Morphology,
+        nseg: int | Sequence[int] | str = 1,
+        *,
+        Ra: float = _DEFAULTS["Ra"],
+        cm: float = _DEFAULTS["cm"],
     ):
         self.morphology = morphology
         if isinstance(nseg, str):
@@ -69,7 +73,9 @@ class Cell:
         n = self.disc.n
         self._values: dict[str, np.ndarray] = {"cm": np.full(n, cm), "Ra": np.full(n, Ra)}
         self._scalars = {"v_init": _DEFAULTS["v_init"], "celsius": _DEFAULTS["celsius"]}
-        self._channels: dict[str, tuple[type[AbstractChannel], np.ndarray, dict[str, np.ndarray]]] = {}
+        self._channels: dict[
+            str, tuple[type[AbstractChannel], np.ndarray, dict[str, np.ndarray]]
+        ] = {}
         self._init_geometry()
 
     @classmethod
@@ -101,7 +107,10 @@ class Cell:
         return int(self.disc.is_center.sum())
 
     def select(
-        self, *, sections: int | Sequence[int] | None = None, types: str | Sequence[str] | None = None,
+        self,
+        *,
+        sections: int | Sequence[int] | None = None,
+        types: str | Sequence[str] | None = None,
         distance: tuple[float | None, float | None] | None = None,
     ) -> Selection:
         """Compartments by section index, section type name and/or path distance (um)
@@ -114,7 +123,10 @@ class Cell:
             nsec = self.morphology.n_sections
             bad = secs[(secs < 0) | (secs >= nsec)]
             if bad.size:
-                raise ValueError(f"section index {int(bad[0])} out of range: the cell has {nsec} sections (0..{nsec - 1})")
+                raise ValueError(
+                    f"section index {int(bad[0])} out of range: the cell has {nsec} sections "
+                    f"(0..{nsec - 1})"
+                )
             mask &= np.isin(d.section, secs)
             desc.append(f"sections {secs.tolist()}")
         if types is not None:
@@ -150,8 +162,9 @@ class Cell:
         return self.location(somas[0] if somas else 0, 0.5)
 
     # -- mechanisms and parameters --------------------------------------------------------
-    def insert(self, channel: type[AbstractChannel] | str, where: Selection | None = None,
-               **params: float) -> Cell:
+    def insert(
+        self, channel: type[AbstractChannel] | str, where: Selection | None = None, **params: float
+    ) -> Cell:
         """Insert a channel (class or name) on a selection (default: every compartment)."""
         cls = _channel_class(channel)
         mask = (where or self.all()).mask
@@ -160,7 +173,11 @@ class Cell:
             self._channels[cls.name] = (cls, old | mask, vals)
         else:
             n = self.disc.n
-            self._channels[cls.name] = (cls, mask.copy(), {k: np.full(n, v) for k, v in cls.defaults.items()})
+            self._channels[cls.name] = (
+                cls,
+                mask.copy(),
+                {k: np.full(n, v) for k, v in cls.defaults.items()},
+            )
         for k, v in params.items():
             self.set(f"{cls.name}.{k}", v, where=Selection(self, mask, ""))
         return self
@@ -180,7 +197,10 @@ class Cell:
         elif "." in name:
             ch, p = name.split(".", 1)
             if ch not in self._channels:
-                raise ValueError(f"channel {ch!r} is not inserted; insert it first (have {sorted(self._channels)})")
+                raise ValueError(
+                    f"channel {ch!r} is not inserted; insert it first "
+                    f"(have {sorted(self._channels)})"
+                )
             vals = self._channels[ch][2]
             if p not in vals:
                 raise ValueError(f"{ch} has no parameter {p!r}; known: {sorted(vals)}")
@@ -209,16 +229,26 @@ class Cell:
             channels.append(cls(**{k: f(v) for k, v in vals.items()}))
             masks.append(f(mask & d.is_center))
         model = Model(
-            tree=Tree(d.parent), solver=solver, layout=_Static(d),
-            center=f(d.is_center), shape_left=f(self._shape[0]), shape_right=f(self._shape[1]),
-            parent=jnp.asarray(np.maximum(d.parent, 0)), has_parent=jnp.asarray(d.parent >= 0),
-            r_prev=jnp.asarray(np.maximum(d.r_prev, 0)), has_prev=jnp.asarray(d.r_prev >= 0),
+            tree=Tree(d.parent),
+            solver=solver,
+            layout=_Static(d),
+            center=f(d.is_center),
+            shape_left=f(self._shape[0]),
+            shape_right=f(self._shape[1]),
+            parent=jnp.asarray(np.maximum(d.parent, 0)),
+            has_parent=jnp.asarray(d.parent >= 0),
+            r_prev=jnp.asarray(np.maximum(d.r_prev, 0)),
+            has_prev=jnp.asarray(d.r_prev >= 0),
             masks=tuple(masks),
         )
         params = Params(
-            cm=f(self._values["cm"]), Ra=f(self._values["Ra"]), radius=f(self._values["radius"]),
-            length=f(self._values["length"]), v_init=f(self._scalars["v_init"]),
-            celsius=f(self._scalars["celsius"]), channels=tuple(channels),
+            cm=f(self._values["cm"]),
+            Ra=f(self._values["Ra"]),
+            radius=f(self._values["radius"]),
+            length=f(self._values["length"]),
+            v_init=f(self._scalars["v_init"]),
+            celsius=f(self._scalars["celsius"]),
+            channels=tuple(channels),
         )
         return model, params
 

@@ -94,5 +94,7 @@ def solver_inputs(model: Model, params: Params):
     a_par = area_eff[model.parent]
     lower = -100.0 * g / area_eff
     upper = -100.0 * g / a_par
-    diag = -lower + jnp.zeros_like(lower).at[model.parent].add(jnp.where(model.has_parent, -upper, 0.0))
+    diag = -lower + jnp.zeros_like(lower).at[model.parent].add(
+        jnp.where(model.has_parent, -upper, 0.0)
+    )
     return lower, upper, diag, area_eff, g

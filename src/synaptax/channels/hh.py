@@ -70,10 +70,20 @@ class HH(AbstractChannel):
     name: ClassVar[str] = "HH"
     state_names: ClassVar[tuple[str, ...]] = ("m", "h", "n")
     defaults: ClassVar[dict[str, float]] = {
-        "gnabar": 0.12, "gkbar": 0.036, "gl": 0.0003, "ena": 50.0, "ek": -77.0, "el": -54.3,
+        "gnabar": 0.12,
+        "gkbar": 0.036,
+        "gl": 0.0003,
+        "ena": 50.0,
+        "ek": -77.0,
+        "el": -54.3,
     }
     units: ClassVar[dict[str, str]] = {
-        "gnabar": "S/cm^2", "gkbar": "S/cm^2", "gl": "S/cm^2", "ena": "mV", "ek": "mV", "el": "mV",
+        "gnabar": "S/cm^2",
+        "gkbar": "S/cm^2",
+        "gl": "S/cm^2",
+        "ena": "mV",
+        "ek": "mV",
+        "el": "mV",
     }
 
     def init_state(self, v, celsius) -> State:
@@ -92,5 +102,6 @@ class HH(AbstractChannel):
 
     def update(self, v, state, dt, celsius) -> State:
         return tuple(
-            exp_euler(x, inf, tau, dt) for x, (inf, tau) in zip(state, hh_rates(v, celsius), strict=True)
+            exp_euler(x, inf, tau, dt)
+            for x, (inf, tau) in zip(state, hh_rates(v, celsius), strict=True)
         )

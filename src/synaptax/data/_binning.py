@@ -106,21 +106,30 @@ def bin_edges_for(start: Real, stop: Real, width: Real) -> Float[np.ndarray, " e
 
 
 def _bin_indices(
-    t: np.ndarray, edges: np.ndarray, last_inclusive: bool
-) -> tuple[np.ndarray, np.ndarray]:
+    t: np.ndarray, edges: np.ndarray, last_inclusive: bool, all_inside: bool
+) -> tuple[np.ndarray, np.ndarray | None]:
     """Bin index of each spike (``searchsorted(edges, t, 'right') - 1`` semantics, with
-    numpy.histogram's closed last bin) and the mask of spikes inside the edges."""
+    numpy.histogram's closed last bin) and the mask of spikes inside the edges (``None``
+    when ``all_inside``: the caller knows every spike is inside)."""
     n = len(edges) - 1
     a, b = edges[0], edges[-1]
-    inside = (t >= a) & ((t <= b) if last_inclusive else (t < b))
-    tt = t[inside]
-    idx = ((tt - a) * (1.0 / (edges[1] - edges[0]))).astype(np.int64)
+    if all_inside:
+        inside, tt = None, t
+    else:
+        inside = (t >= a) & ((t <= b) if last_inclusive else (t < b))
+        tt = t[inside]
+    idx = tt - a
+    idx *= 1.0 / (edges[1] - edges[0])
+    idx = idx.astype(np.int64)
     np.clip(idx, 0, n - 1, out=idx)
     # The floor above can be off by one next to an edge; correct it against the edges.
     down = tt < edges[idx]
-    idx[down] -= 1
-    up = (tt >= edges[idx + 1]) & (idx < n - 1)
-    idx[up] += 1
+    if down.any():
+        idx[down] -= 1
+    up = tt >= edges[idx + 1]
+    up &= idx < n - 1
+    if up.any():
+        idx[up] += 1
     return idx, inside
 
 
@@ -289,38 +298,51 @@ def bin_spikes(
 
     dense = None if sparse else np.zeros((n_bins, n_units), dtype=out_dtype)
     coo_rows, coo_cols, coo_vals = [], [], []
-    blocks = _unit_blocks(
-        session.spikes.counts[unit_idx], n_bins, max_chunk_spikes, max_chunk_cells
-    )
+    unit_counts = session.spikes.counts[unit_idx]
+    blocks = _unit_blocks(unit_counts, n_bins, max_chunk_spikes, max_chunk_cells)
     for u0, u1 in blocks:
         flat, off = session.spikes.read(unit_idx[u0:u1])
         if validate:
             check_spike_chunk(flat, off, unit_ids[u0:u1], session.t_start, session.t_stop, src)
         nb = u1 - u0
         local = np.repeat(np.arange(nb, dtype=np.int64), np.diff(off))
-        block = np.zeros((n_bins, nb), dtype=np.int64) if n_bins else None
+        nonempty = np.diff(off) > 0
+        t_first = flat[off[:-1][nonempty]] if flat.size else flat
+        t_last = flat[off[1:][nonempty] - 1] if flat.size else flat
+        may_overflow = bool(unit_counts[u0:u1].max(initial=0) > max_val)
         for s, edges in enumerate(edges_list):
-            if len(edges) < 2:
-                continue
-            idx, inside = _bin_indices(flat, edges, last_edge_inclusive)
             n = len(edges) - 1
-            summed = np.bincount(idx * nb + local[inside], minlength=n * nb)
-            block[seg_off[s] : seg_off[s + 1]] += summed.reshape(n, nb)
-        if block is None:
-            continue
-        if block.size and block.max() > max_val:
-            raise SpikeDataError(
-                src,
-                f"a bin holds {block.max()} spikes, more than {out_dtype} can hold.",
-                "use a wider integer dtype (e.g. dtype=np.int32).",
+            if n < 1:
+                continue
+            rows = slice(seg_off[s], seg_off[s + 1])
+            all_inside = bool(
+                t_first.size == 0
+                or (
+                    t_first.min() >= edges[0]
+                    and (
+                        t_last.max() <= edges[-1]
+                        if last_edge_inclusive
+                        else t_last.max() < edges[-1]
+                    )
+                )
             )
-        if sparse:
-            r, c = np.nonzero(block)
-            coo_rows.append(r)
-            coo_cols.append(c + u0)
-            coo_vals.append(block[r, c].astype(out_dtype))
-        else:
-            dense[:, u0:u1] = block
+            idx, inside = _bin_indices(flat, edges, last_edge_inclusive, all_inside)
+            idx *= nb
+            idx += local if inside is None else local[inside]
+            summed = np.bincount(idx, minlength=n * nb).reshape(n, nb)
+            if may_overflow and summed.max(initial=0) > max_val:
+                raise SpikeDataError(
+                    src,
+                    f"a bin holds {summed.max()} spikes, more than {out_dtype} can hold.",
+                    "use a wider integer dtype (e.g. dtype=np.int32).",
+                )
+            if sparse:
+                r, c = np.nonzero(summed)
+                coo_rows.append(r + seg_off[s])
+                coo_cols.append(c + u0)
+                coo_vals.append(summed[r, c].astype(out_dtype))
+            else:
+                dense[rows, u0:u1] = summed
     if sparse:
         rows = np.concatenate(coo_rows) if coo_rows else np.zeros(0, np.int64)
         cols = np.concatenate(coo_cols) if coo_cols else np.zeros(0, np.int64)

@@ -23,34 +23,16 @@ def check_spike_chunk(
     and inside ``[t_start - tolerance, t_stop + tolerance]`` (seconds)."""
     if flat.size == 0:
         return
-    unit_of = np.repeat(np.arange(len(offsets) - 1), np.diff(offsets))
+    counts = np.diff(offsets)
 
     def _fail(pos: int, problem: str, fix: str) -> None:
-        uid = unit_ids[unit_of[pos]]
-        raise SpikeDataError(source, f"unit {uid}: {problem}", fix)
+        unit = int(np.searchsorted(offsets, pos, side="right") - 1)
+        raise SpikeDataError(source, f"unit {unit_ids[unit]}: {problem}", fix)
 
-    bad = ~np.isfinite(flat)
-    if bad.any():
-        pos = int(np.argmax(bad))
+    finite = np.isfinite(flat)
+    if not finite.all():
+        pos = int(np.argmin(finite))
         _fail(pos, f"spike time {flat[pos]} is not finite.", "remove NaN/inf spike times.")
-    lo = flat < t_start - tolerance
-    if lo.any():
-        pos = int(np.argmax(lo))
-        what = "negative" if flat[pos] < 0 else f"before the session start {t_start} s"
-        _fail(
-            pos,
-            f"spike time {flat[pos]!r} s is {what}.",
-            "spike times are seconds from "
-            "the session start; check the clock alignment or the time unit.",
-        )
-    hi = flat > t_stop + tolerance
-    if hi.any():
-        pos = int(np.argmax(hi))
-        _fail(
-            pos,
-            f"spike time {flat[pos]!r} s is beyond the session end {t_stop} s.",
-            "check the time unit (seconds, not samples or ms) or the session extent.",
-        )
     if flat.size > 1:
         dec = np.diff(flat) < 0
         # A decrease across a unit boundary is allowed.
@@ -64,3 +46,25 @@ def check_spike_chunk(
                 f"spike times are not sorted (t={flat[pos - 1]!r} then t={flat[pos]!r} s).",
                 "sort each unit's spike times (np.sort).",
             )
+    # Sorted within units: the extremes are each unit's first and last spike.
+    nonempty = counts > 0
+    firsts = offsets[:-1][nonempty]
+    lasts = offsets[1:][nonempty] - 1
+    lo = flat[firsts] < t_start - tolerance
+    if lo.any():
+        pos = int(firsts[np.argmax(lo)])
+        what = "negative" if flat[pos] < 0 else f"before the session start {t_start} s"
+        _fail(
+            pos,
+            f"spike time {flat[pos]!r} s is {what}.",
+            "spike times are seconds from the session start; check the clock "
+            "alignment or the time unit.",
+        )
+    hi = flat[lasts] > t_stop + tolerance
+    if hi.any():
+        pos = int(lasts[np.argmax(hi)])
+        _fail(
+            pos,
+            f"spike time {flat[pos]!r} s is beyond the session end {t_stop} s.",
+            "check the time unit (seconds, not samples or ms) or the session extent.",
+        )

@@ -105,4 +105,3 @@ class Morphology:
             counts[s.type_name] = counts.get(s.type_name, 0) + 1
         desc = ", ".join(f"{v} {k}" for k, v in counts.items())
         return f"Morphology({Path(self.source).name}: {self.n_sections} sections: {desc})"
-

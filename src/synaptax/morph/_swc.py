@@ -57,7 +57,9 @@ def _parse(path: Path) -> tuple[np.ndarray, list[int], bool]:
                 raise MorphologyError(f"{path}:{lineno}: NaN or infinite value in {line!r}")
             for col, name in ((0, "id"), (1, "type"), (6, "parent")):
                 if vals[col] != int(vals[col]):
-                    raise MorphologyError(f"{path}:{lineno}: {name} must be an integer, got {parts[col]}")
+                    raise MorphologyError(
+                        f"{path}:{lineno}: {name} must be an integer, got {parts[col]}"
+                    )
             rows.append(vals)
             lines.append(lineno)
     if not rows:
@@ -111,7 +113,9 @@ def read_swc(path: str | Path, *, units: str = "um", min_diam: float | None = No
     neg = np.flatnonzero(types < 0)
     if neg.size:
         r = int(neg[0])
-        raise MorphologyError(f"{path}:{lines[r]}: unknown structure type {types[r]} (must be >= 0)")
+        raise MorphologyError(
+            f"{path}:{lines[r]}: unknown structure type {types[r]} (must be >= 0)"
+        )
     roots = np.flatnonzero(parents == -1)
     if roots.size != 1:
         where = ", ".join(f"line {lines[r]}" for r in roots[:5])
@@ -125,7 +129,9 @@ def read_swc(path: str | Path, *, units: str = "um", min_diam: float | None = No
         if p == -1:
             par_row[row] = -1
         elif int(p) not in index_of:
-            raise MorphologyError(f"{path}:{lines[row]}: parent {p} of sample {ids[row]} does not exist")
+            raise MorphologyError(
+                f"{path}:{lines[row]}: parent {p} of sample {ids[row]} does not exist"
+            )
         else:
             par_row[row] = index_of[int(p)]
     bad = np.flatnonzero(~(diam > 0))
@@ -172,7 +178,9 @@ def _sectionify(path, xyz, diam, types, par) -> Morphology:
     children: list[list[int]] = [[] for _ in range(n)]
     for r in range(1, n):
         children[par[r]].append(r)
-    three_point = int((types == 1).sum()) == 3 and _is_three_point_soma(xyz, diam, types, par, children)
+    three_point = int((types == 1).sum()) == 3 and _is_three_point_soma(
+        xyz, diam, types, par, children
+    )
     if three_point:  # as Import3d: chain the two extra points so the soma is one run
         par = par.copy()
         par[2] = 1
@@ -211,7 +219,8 @@ def _sectionify(path, xyz, diam, types, par) -> Morphology:
             pts, ds = xyz[run], diam[run]
             if len(run) == 1:
                 c, d = xyz[0], diam[0]
-                pts = np.stack([c - [d / 2, 0, 0], c, c + [d / 2, 0, 0]])
+                half = np.array([d / 2, 0.0, 0.0])
+                pts = np.stack([c - half, c, c + half])
                 ds = np.full(3, d)
             sections.append(Section(stype, -1, 0.0, pts, ds))
             continue

@@ -142,9 +142,21 @@ def discretize(morph: Morphology, nseg: int | np.ndarray | list[int]) -> Discret
     if np.any(ns < 1):
         raise ValueError(f"nseg must be >= 1 for every section, got min {ns.min()}")
     sec_start = morph.path_distance()
-    cols: dict[str, list] = {k: [] for k in (
-        "parent", "section", "x", "is_center", "area", "r_left", "r_right", "r_prev",
-        "distance", "section_type")}
+    cols: dict[str, list] = {
+        k: []
+        for k in (
+            "parent",
+            "section",
+            "x",
+            "is_center",
+            "area",
+            "r_left",
+            "r_right",
+            "r_prev",
+            "distance",
+            "section_type",
+        )
+    }
     end_node = np.empty(nsec, dtype=int)
 
     def add(**kw) -> int:
@@ -158,9 +170,18 @@ def discretize(morph: Morphology, nseg: int | np.ndarray | list[int]) -> Discret
         area, rl, rr = segment_geometry(sec, int(ns[i]))
         stype = sec.type
         if i == 0:
-            attach = add(parent=-1, section=0, x=0.0, is_center=False, area=0.0, r_left=0.0,
-                         r_right=0.0, r_prev=-1, distance=morph.distance_at(0, 0.0, sec_start),
-                         section_type=stype)
+            attach = add(
+                parent=-1,
+                section=0,
+                x=0.0,
+                is_center=False,
+                area=0.0,
+                r_left=0.0,
+                r_right=0.0,
+                r_prev=-1,
+                distance=morph.distance_at(0, 0.0, sec_start),
+                section_type=stype,
+            )
         else:
             px = sec.parent_x
             pc = center_nodes[sec.parent]
@@ -174,14 +195,32 @@ def discretize(morph: Morphology, nseg: int | np.ndarray | list[int]) -> Discret
         centers = []
         for j in range(int(ns[i])):
             xj = (j + 0.5) / ns[i]
-            node = add(parent=prev, section=i, x=xj, is_center=True, area=area[j], r_left=rl[j],
-                       r_right=rr[j], r_prev=centers[-1] if centers else -1,
-                       distance=morph.distance_at(i, xj, sec_start), section_type=stype)
+            node = add(
+                parent=prev,
+                section=i,
+                x=xj,
+                is_center=True,
+                area=area[j],
+                r_left=rl[j],
+                r_right=rr[j],
+                r_prev=centers[-1] if centers else -1,
+                distance=morph.distance_at(i, xj, sec_start),
+                section_type=stype,
+            )
             centers.append(node)
             prev = node
-        end_node[i] = add(parent=prev, section=i, x=1.0, is_center=False, area=0.0, r_left=0.0,
-                          r_right=0.0, r_prev=prev, distance=morph.distance_at(i, 1.0, sec_start),
-                          section_type=stype)
+        end_node[i] = add(
+            parent=prev,
+            section=i,
+            x=1.0,
+            is_center=False,
+            area=0.0,
+            r_left=0.0,
+            r_right=0.0,
+            r_prev=prev,
+            distance=morph.distance_at(i, 1.0, sec_start),
+            section_type=stype,
+        )
         center_nodes.append(centers)
     return Discretization(
         parent=np.asarray(cols["parent"], dtype=np.int32),

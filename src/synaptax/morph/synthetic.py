@@ -18,8 +18,15 @@ def branched_cell_swc(seed: int = 0, n_dendrites: int = 4, depth: int = 3) -> st
     rows.append((2, 1, 0.0, -r_soma, 0.0, r_soma, 1))
     rows.append((3, 1, 0.0, r_soma, 0.0, r_soma, 1))
 
-    def grow(parent: int, start: np.ndarray, direction: np.ndarray, radius: float,
-             level: int, stype: int, seg_len: float) -> None:
+    def grow(
+        parent: int,
+        start: np.ndarray,
+        direction: np.ndarray,
+        radius: float,
+        level: int,
+        stype: int,
+        seg_len: float,
+    ) -> None:
         n_pts = 6
         pos, pid = start, parent
         for _ in range(n_pts):

@@ -57,8 +57,18 @@ def build_library() -> Path:
     include = jax.ffi.include_dir()
     with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
         tmp_lib = Path(tmp) / target.name
-        cmd = [cxx, "-O3", "-shared", "-fPIC", "-std=c++17", "-w", f"-I{include}",
-               str(_SOURCE), "-o", str(tmp_lib)]
+        cmd = [
+            cxx,
+            "-O3",
+            "-shared",
+            "-fPIC",
+            "-std=c++17",
+            "-w",
+            f"-I{include}",
+            str(_SOURCE),
+            "-o",
+            str(tmp_lib),
+        ]
         proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
         if proc.returncode != 0:
             raise NativeSolverUnavailable(

@@ -90,8 +90,13 @@ def _native_solve(tree: Tree, lower, upper, diag, rhs):
 
     out_struct = jax.ShapeDtypeStruct(shape, dtype)
     call = jax.ffi.ffi_call(name, out_struct, vmap_method="expand_dims")
-    return call(expand(lower), expand(upper), expand(diag), expand(rhs),
-                jnp.asarray(tree.parent).reshape((1,) * (nb - 1) + (tree.n,)))
+    return call(
+        expand(lower),
+        expand(upper),
+        expand(diag),
+        expand(rhs),
+        jnp.asarray(tree.parent).reshape((1,) * (nb - 1) + (tree.n,)),
+    )
 
 
 def _levels_solve(tree: Tree, lower, upper, diag, rhs):
@@ -176,20 +181,26 @@ def make_tree_solver(
         dbar = -rbar * x
         lbar = jnp.where(is_child, -rbar * xp, 0.0)
         ubar = jnp.where(is_child, -rp * x, 0.0)
-        return (_unbroadcast(lbar, lower), _unbroadcast(ubar, upper),
-                _unbroadcast(dbar, diag), _unbroadcast(rbar, rhs))
+        return (
+            _unbroadcast(lbar, lower),
+            _unbroadcast(ubar, upper),
+            _unbroadcast(dbar, diag),
+            _unbroadcast(rbar, rhs),
+        )
 
     solve.defvjp(fwd, bwd)
     return solve
 
 
-def _unbroadcast(g: Float[Array, "..."], like) -> Array:
+def _unbroadcast(g: Float[Array, ...], like) -> Array:
     """Sum a cotangent over the axes on which ``like`` was broadcast."""
     like = jnp.asarray(like)
     extra = g.ndim - like.ndim
     if extra:
         g = g.sum(axis=tuple(range(extra)))
-    axes = tuple(i for i, (a, b) in enumerate(zip(like.shape, g.shape, strict=True)) if a == 1 and b != 1)
+    axes = tuple(
+        i for i, (a, b) in enumerate(zip(like.shape, g.shape, strict=True)) if a == 1 and b != 1
+    )
     if axes:
         g = g.sum(axis=axes, keepdims=True)
     return g.astype(like.dtype)

@@ -41,9 +41,17 @@ def node_location(cell: Cell, node: int) -> tuple[int, float]:
 
 
 def run_neuron(
-    cell: Cell, *, iclamps: Sequence[tuple[int, float, float, float]], record: Sequence[int],
-    t_max: float, dt: float, v_init: float = -65.0, ra: float = 100.0, cm: float = 1.0,
-    secondorder: int = 0, celsius: float = 6.3,
+    cell: Cell,
+    *,
+    iclamps: Sequence[tuple[int, float, float, float]],
+    record: Sequence[int],
+    t_max: float,
+    dt: float,
+    v_init: float = -65.0,
+    ra: float = 100.0,
+    cm: float = 1.0,
+    secondorder: int = 0,
+    celsius: float = 6.3,
 ) -> tuple[np.ndarray, float]:
     """Simulate in NEURON; ``iclamps`` are ``(node, amp nA, delay ms, dur ms)``.
 
@@ -87,8 +95,16 @@ def spike_times(v: np.ndarray, dt: float, threshold: float = 0.0) -> np.ndarray:
 
 
 def compare_with_neuron(
-    cell: Cell, *, amp: float, t_max: float = 40.0, dt: float = 0.025, delay: float = 5.0,
-    dur: float = 30.0, method: str = "bwd_euler", n_sites: int = 5, ra: float = 100.0,
+    cell: Cell,
+    *,
+    amp: float,
+    t_max: float = 40.0,
+    dt: float = 0.025,
+    delay: float = 5.0,
+    dur: float = 30.0,
+    method: str = "bwd_euler",
+    n_sites: int = 5,
+    ra: float = 100.0,
 ) -> dict:
     """Simulate ``cell`` (with its inserted channels) in synaptax and in NEURON under a
     somatic current step; compare v at the soma and ``n_sites`` spread compartments.
@@ -105,16 +121,36 @@ def compare_with_neuron(
     model, params = cell.compile()
     soma = cell.soma
     centers = np.flatnonzero(cell.disc.is_center)
-    sites = [soma, *(int(c) for c in centers[np.linspace(0, len(centers) - 1, n_sites).astype(int)])]
+    sites = [
+        soma,
+        *(int(c) for c in centers[np.linspace(0, len(centers) - 1, n_sites).astype(int)]),
+    ]
     stim = [CurrentClamp(soma, step_current(amp, delay, dur, t_max, dt))]
-    run = jax.jit(lambda p: simulate(model, p, stim, t_max, dt, record=[("v", s) for s in sites],
-                                     method=method))  # type: ignore[arg-type]
+    run = jax.jit(
+        lambda p: simulate(
+            model, p, stim, t_max, dt, record=[("v", s) for s in sites], method=method
+        )
+    )  # type: ignore[arg-type]
     v = np.asarray(run(params))
-    vn, _ = run_neuron(cell, iclamps=[(soma, amp, delay, dur)], record=sites, t_max=t_max, dt=dt,
-                       ra=ra, secondorder=2 if method == "crank_nicolson" else 0)
+    vn, _ = run_neuron(
+        cell,
+        iclamps=[(soma, amp, delay, dur)],
+        record=sites,
+        t_max=t_max,
+        dt=dt,
+        ra=ra,
+        secondorder=2 if method == "crank_nicolson" else 0,
+    )
     ours, theirs = spike_times(v[0], dt), spike_times(vn[0], dt)
-    shift = float(np.max(np.abs(ours - theirs), initial=0.0)) if len(ours) == len(theirs) else float("inf")
+    shift = (
+        float(np.max(np.abs(ours - theirs), initial=0.0))
+        if len(ours) == len(theirs)
+        else float("inf")
+    )
     return {
-        "mean_abs_dv_mv": np.abs(v - vn).mean(axis=1), "max_abs_dv_mv": float(np.abs(v - vn).max()),
-        "spikes": ours, "spikes_neuron": theirs, "max_spike_shift_ms": shift,
+        "mean_abs_dv_mv": np.abs(v - vn).mean(axis=1),
+        "max_abs_dv_mv": float(np.abs(v - vn).max()),
+        "spikes": ours,
+        "spikes_neuron": theirs,
+        "max_spike_shift_ms": shift,
     }

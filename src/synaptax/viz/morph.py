@@ -11,8 +11,14 @@ from synaptax.morph.geometry import Discretization
 
 
 def plot_morphology(
-    ax: Axes, morph: Morphology, disc: Discretization | None = None, values: np.ndarray | None = None,
-    *, cmap: str = "viridis", label: str = "", dims: tuple[int, int] = (0, 1),
+    ax: Axes,
+    morph: Morphology,
+    disc: Discretization | None = None,
+    values: np.ndarray | None = None,
+    *,
+    cmap: str = "viridis",
+    label: str = "",
+    dims: tuple[int, int] = (0, 1),
 ) -> Axes:
     """Draw sections as lines (width from diameter), coloured by ``values`` per node.
 
