@@ -22,12 +22,12 @@ demo: $(VENV)/.demo-installed
 	$(BIN)/synaptax demo --out demo_output
 
 test: $(VENV)/.test-installed
-	$(BIN)/ruff check src tests benchmarks examples
+	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -m "not slow"
 
 lint: $(VENV)/.test-installed
-	$(BIN)/ruff check src tests benchmarks examples
-	$(BIN)/ruff format --check src tests benchmarks examples
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/pyright
 
 bench-quick: $(VENV)/.test-installed

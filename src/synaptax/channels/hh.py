@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import ClassVar
 
 import jax.numpy as jnp
@@ -10,11 +11,10 @@ from jaxtyping import Array, Float
 from synaptax.channels._base import AbstractChannel, State, exp_euler
 
 
-def _vtrap(x, y):
-    """x / (exp(x/y) - 1), continued smoothly through x = 0 (as hh.mod does)."""
-    small = jnp.abs(x / y) < 1e-6
-    safe = jnp.where(small, 1.0, x)
-    return jnp.where(small, y * (1.0 - x / y / 2.0), safe / (jnp.exp(safe / y) - 1.0))
+def _vtrap_e(x, ex):
+    """x / (exp(x/10) - 1) given ex = exp(x/10); the limit 10 (1 - x/20) near x = 0."""
+    small = jnp.abs(x / 10.0) < 1e-6
+    return jnp.where(small, 10.0 * (1.0 - x / 20.0), x / jnp.where(small, 2.0, ex - 1.0))
 
 
 def hh_rates(v, celsius):
@@ -29,12 +29,19 @@ def hh_rates(v, celsius):
     with tau = 1 / (q10 (alpha + beta)), q10 = 3^((celsius - 6.3) / 10).
     """
     q10 = 3.0 ** ((celsius - 6.3) / 10.0)
-    am = 0.1 * _vtrap(-(v + 40.0), 10.0)
-    bm = 4.0 * jnp.exp(-(v + 65.0) / 18.0)
-    ah = 0.07 * jnp.exp(-(v + 65.0) / 20.0)
-    bh = 1.0 / (jnp.exp(-(v + 35.0) / 10.0) + 1.0)
-    an = 0.01 * _vtrap(-(v + 55.0), 10.0)
-    bn = 0.125 * jnp.exp(-(v + 65.0) / 80.0)
+    # Three exponentials serve all six rates: with u = v + 65,
+    # exp(-(v + 40)/10) = e^2.5 e10, exp(-(v + 35)/10) = e^3 e10, exp(-(v + 55)/10) = e e10,
+    # exp(-(v + 65)/20) = e80^4.
+    u = v + 65.0
+    e10 = jnp.exp(-u / 10.0)
+    e18 = jnp.exp(-u / 18.0)
+    e80 = jnp.exp(-u / 80.0)
+    am = 0.1 * _vtrap_e(25.0 - u, math.exp(2.5) * e10)
+    bm = 4.0 * e18
+    ah = 0.07 * (e80 * e80) ** 2
+    bh = 1.0 / (math.exp(3.0) * e10 + 1.0)
+    an = 0.01 * _vtrap_e(10.0 - u, math.e * e10)
+    bn = 0.125 * e80
     out = []
     for a, b in ((am, bm), (ah, bh), (an, bn)):
         s = a + b
