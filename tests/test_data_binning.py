@@ -92,7 +92,7 @@ def test_sparse_dtype_and_chunking_agree() -> None:
     trains = [np.sort(rng.uniform(0, T, rng.integers(0, 2000))) for _ in range(50)]
     s = _session(trains, T)
     ref = bin_spikes(s).counts
-    chunked = bin_spikes(s, max_chunk_spikes=1000, max_chunk_cells=4000)
+    chunked = bin_spikes(s, max_chunk_spikes=1000)
     np.testing.assert_array_equal(chunked.counts, ref)
     sp = bin_spikes(s, sparse=True, dtype=np.uint16)
     np.testing.assert_array_equal(sp.dense(), ref)

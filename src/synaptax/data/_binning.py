@@ -5,8 +5,9 @@ For each selected epoch ``[a, b]`` the bin edges are ``a + k w`` for
 falls in bin ``k`` when ``e_k <= t < e_{k+1}``; the last bin of an epoch also takes
 ``t == e_n`` (exactly as :func:`numpy.histogram` does, unless
 ``last_edge_inclusive=False``). Counts are computed by turning spike times into integer
-bin indices (a floor, then an exact correction against the edge array) and adding them up
-with :func:`numpy.bincount`, a block of units at a time so memory stays bounded.
+bin indices (a floor, then an exact correction against the edge array); since each
+unit's spikes are sorted, equal indices are adjacent and are counted as runs, written
+straight into the output, a block of units at a time so memory stays bounded.
 """
 
 from __future__ import annotations
@@ -133,15 +134,15 @@ def _bin_indices(
     return idx, inside
 
 
-def _unit_blocks(counts: np.ndarray, n_bins: int, max_spikes: int, max_cells: int) -> list:
-    """Split units into consecutive blocks with bounded spikes and bounded bins x units."""
-    per_block_units = max(1, max_cells // max(n_bins, 1))
+def _unit_blocks(counts: np.ndarray, max_spikes: int) -> list[tuple[int, int]]:
+    """Split units into consecutive blocks of at most ``max_spikes`` spikes (a unit with
+    more spikes forms a block of its own)."""
     blocks, start, spikes = [], 0, 0
-    for i, c in enumerate(counts):
-        if i > start and (spikes + c > max_spikes or i - start >= per_block_units):
+    for i, c in enumerate(counts.tolist()):
+        if i > start and spikes + c > max_spikes:
             blocks.append((start, i))
             start, spikes = i, 0
-        spikes += int(c)
+        spikes += c
     if start < len(counts):
         blocks.append((start, len(counts)))
     return blocks
@@ -214,8 +215,7 @@ def bin_spikes(
     last_edge_inclusive: bool = True,
     validate: bool = True,
     cache_dir: str | Path | None = None,
-    max_chunk_spikes: int = 8_000_000,
-    max_chunk_cells: int = 16_000_000,
+    max_chunk_spikes: int = 4_000_000,
 ) -> BinnedSpikes:
     """Count spikes per unit in bins of ``bin_ms`` milliseconds, aligned to epochs.
 
@@ -236,8 +236,8 @@ def bin_spikes(
         cache_dir: if given, results are cached there under a key derived from the spike
             data and every option; a cached result is returned without reading spikes.
             The cache file is written atomically (never partially).
-        max_chunk_spikes, max_chunk_cells: memory bounds of one block of units (spikes
-            read at once; bins x units of the temporary count buffer).
+        max_chunk_spikes: memory bound: spikes read and processed at once (a block of
+            units; about 40 bytes of temporaries per spike).
 
     Returns:
         :class:`BinnedSpikes` with counts ``[time, unit]``.
@@ -299,50 +299,52 @@ def bin_spikes(
     dense = None if sparse else np.zeros((n_bins, n_units), dtype=out_dtype)
     coo_rows, coo_cols, coo_vals = [], [], []
     unit_counts = session.spikes.counts[unit_idx]
-    blocks = _unit_blocks(unit_counts, n_bins, max_chunk_spikes, max_chunk_cells)
+    blocks = _unit_blocks(unit_counts, max_chunk_spikes)
+
+    dense_flat = None if dense is None else dense.reshape(-1)  # a view: C-contiguous
     for u0, u1 in blocks:
         flat, off = session.spikes.read(unit_idx[u0:u1])
         if validate:
             check_spike_chunk(flat, off, unit_ids[u0:u1], session.t_start, session.t_stop, src)
-        nb = u1 - u0
-        local = np.repeat(np.arange(nb, dtype=np.int64), np.diff(off))
+        column = np.repeat(np.arange(u0, u1, dtype=np.int64), np.diff(off))
         nonempty = np.diff(off) > 0
-        t_first = flat[off[:-1][nonempty]] if flat.size else flat
-        t_last = flat[off[1:][nonempty] - 1] if flat.size else flat
-        may_overflow = bool(unit_counts[u0:u1].max(initial=0) > max_val)
+        t_first = flat[off[:-1][nonempty]]
+        t_last = flat[off[1:][nonempty] - 1]
         for s, edges in enumerate(edges_list):
             n = len(edges) - 1
-            if n < 1:
+            if n < 1 or flat.size == 0:
                 continue
-            rows = slice(seg_off[s], seg_off[s + 1])
+            hi = t_last.max()
             all_inside = bool(
-                t_first.size == 0
-                or (
-                    t_first.min() >= edges[0]
-                    and (
-                        t_last.max() <= edges[-1]
-                        if last_edge_inclusive
-                        else t_last.max() < edges[-1]
-                    )
-                )
+                t_first.min() >= edges[0]
+                and (hi <= edges[-1] if last_edge_inclusive else hi < edges[-1])
             )
-            idx, inside = _bin_indices(flat, edges, last_edge_inclusive, all_inside)
-            idx *= nb
-            idx += local if inside is None else local[inside]
-            summed = np.bincount(idx, minlength=n * nb).reshape(n, nb)
-            if may_overflow and summed.max(initial=0) > max_val:
+            key, inside = _bin_indices(flat, edges, last_edge_inclusive, all_inside)
+            if key.size == 0:
+                continue
+            # Row-major position in the [bin, unit] output. Within a unit the spikes are
+            # sorted, so equal positions are adjacent: count runs instead of scattering.
+            key += seg_off[s]
+            key *= n_units
+            key += column if inside is None else column[inside]
+            new_run = np.empty(key.size, dtype=bool)
+            new_run[0] = True
+            np.not_equal(key[1:], key[:-1], out=new_run[1:])
+            starts = np.flatnonzero(new_run)
+            run_counts = np.diff(starts, append=key.size)
+            if run_counts.max() > max_val:
                 raise SpikeDataError(
                     src,
-                    f"a bin holds {summed.max()} spikes, more than {out_dtype} can hold.",
+                    f"a bin holds {run_counts.max()} spikes, more than {out_dtype} can hold.",
                     "use a wider integer dtype (e.g. dtype=np.int32).",
                 )
-            if sparse:
-                r, c = np.nonzero(summed)
-                coo_rows.append(r + seg_off[s])
-                coo_cols.append(c + u0)
-                coo_vals.append(summed[r, c].astype(out_dtype))
+            positions = key[starts]
+            if dense_flat is not None:
+                dense_flat[positions] = run_counts
             else:
-                dense[rows, u0:u1] = summed
+                coo_rows.append(positions // n_units)
+                coo_cols.append(positions % n_units)
+                coo_vals.append(run_counts.astype(out_dtype))
     if sparse:
         rows = np.concatenate(coo_rows) if coo_rows else np.zeros(0, np.int64)
         cols = np.concatenate(coo_cols) if coo_cols else np.zeros(0, np.int64)
