@@ -27,8 +27,7 @@ import jax.numpy as jnp
 from jaxtyping import Array, Float, PRNGKeyArray
 
 from ._dale import DaleWeights, dale_weights
-from ._fused import lif_recurrent_scan
-from ._neurons import LIF, AbstractNeuron, LIFState
+from ._neurons import AbstractNeuron
 
 
 class NetworkState(NamedTuple):
@@ -116,36 +115,6 @@ def _step_current(neuron, w_rec, state: NetworkState, current):
     return NetworkState(nstate, s), s
 
 
-def _fusable(neuron) -> bool:
-    return (
-        isinstance(neuron, LIF)
-        and neuron.detach_reset
-        and round(neuron.refractory / neuron.dt) == 0
-    )
-
-
-def _simulate_fused(neuron, w_rec, state, currents, substeps, record_voltage):
-    """LIF fast path: one fused scan with a hand-written adjoint (see ``_fused``)."""
-    n_bins, *batch_shape, n = currents.shape
-    if substeps > 1:
-        currents = jnp.repeat(currents, substeps, axis=0)
-    c = currents.reshape(currents.shape[0], -1, n)
-    v0 = state.neuron.v.reshape(-1, n)
-    s0 = state.spikes.reshape(-1, n)
-    v, s = lif_recurrent_scan(
-        c, w_rec, neuron.beta, neuron.threshold, v0, s0, neuron.spike_fn, neuron.reset
-    )
-    v = v.reshape(v.shape[0], *batch_shape, n)
-    s = s.reshape(s.shape[0], *batch_shape, n)
-    final = NetworkState(LIFState(v[-1], jnp.zeros_like(v[-1])), s[-1])
-    if substeps > 1:
-        s = s.reshape(n_bins, substeps, *batch_shape, n).sum(axis=1)
-        v = v[substeps - 1 :: substeps]
-    if record_voltage:
-        return final, s, v
-    return final, s
-
-
 def _check_inputs(network: RecurrentNetwork, inputs, substeps: int) -> None:
     if inputs.ndim < 2 or inputs.shape[-1] != network.n_inputs:
         raise ValueError(
@@ -189,8 +158,6 @@ def simulate(
     neuron = network.neuron
     w_rec = network.w_rec.weight
     currents = network.input_current(inputs)  # one GEMM for all bins
-    if _fusable(neuron):
-        return _simulate_fused(neuron, w_rec, state, currents, substeps, record_voltage)
 
     def bin_step(carry, current):
         if substeps == 1:
