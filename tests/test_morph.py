@@ -130,3 +130,48 @@ def test_nm_units_and_min_diam(tmp_path):
 def test_missing_file_is_clear(tmp_path):
     with pytest.raises(FileNotFoundError, match="no such morphology file"):
         read_swc(tmp_path / "nope.swc")
+
+
+@pytest.mark.neuron
+def test_asc_contour_soma_and_areas_match_neuron_import3d():
+    """Hay et al. 2011 cell1.asc: NEURON's Import3d_Neurolucida3 vs MorphIO + our soma."""
+    from neuron import h
+
+    from synaptax.morph import read_asc
+
+    h.load_file("stdlib.hoc")
+    h.load_file("import3d.hoc")
+    path = shared_data("morphologies", "hay2011", "cell1.asc")
+    reader = h.Import3d_Neurolucida3()
+    reader.quiet = 1
+    reader.input(str(path))
+    h.Import3d_GUI(reader, False).instantiate(None)
+    secs = list(h.allsec())
+    try:
+        morph = read_asc(path)
+        assert morph.n_sections == len(secs) == 195
+        soma = next(s for s in secs if "soma" in s.name())
+        ref = np.array(
+            [[soma.x3d(i), soma.y3d(i), soma.z3d(i), soma.diam3d(i)] for i in range(soma.n3d())]
+        )
+        np.testing.assert_allclose(morph.sections[0].xyz, ref[:, :3], atol=1e-4)
+        np.testing.assert_allclose(morph.sections[0].diam, ref[:, 3], atol=1e-4)
+        for s in secs:
+            s.nseg, s.Ra = 3, 100.0
+        d = discretize(morph, 3)
+        areas = np.sort([seg.area() for s in secs for seg in s])
+        np.testing.assert_allclose(np.sort(d.area[d.is_center]), areas, rtol=2e-5, atol=1e-4)
+    finally:
+        for s in secs:
+            h.delete_section(sec=s)
+
+
+def test_asc_errors_name_the_file(tmp_path):
+    from synaptax.morph import read_asc
+
+    bad = tmp_path / "broken.asc"
+    bad.write_text('("CellBody"\n  (Closed)\n  ( 1 2 3 4 )\n')
+    with pytest.raises(MorphologyError, match=r"broken\.asc"):
+        read_asc(bad)
+    with pytest.raises(FileNotFoundError):
+        read_asc(tmp_path / "missing.asc")

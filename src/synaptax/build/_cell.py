@@ -10,7 +10,7 @@ import numpy as np
 
 from synaptax.build._model import Model, Params, _Static
 from synaptax.channels import CHANNELS, AbstractChannel
-from synaptax.morph import Morphology, read_swc, type_name
+from synaptax.morph import Morphology, read_morphology, type_name
 from synaptax.morph.geometry import Discretization, d_lambda_nseg, discretize, segment_geometry
 from synaptax.solver.tree import Method, Tree
 
@@ -79,10 +79,13 @@ class Cell:
         self._init_geometry()
 
     @classmethod
-    def from_swc(cls, path: str | Path, nseg: int | Sequence[int] | str = 1, **kw) -> Cell:
-        """Read an SWC file (see :func:`synaptax.morph.read_swc`) and build a cell."""
+    def from_file(cls, path: str | Path, nseg: int | Sequence[int] | str = 1, **kw) -> Cell:
+        """Read an SWC or Neurolucida ASC file (by extension) and build a cell. Reader
+        options (``units``, ``min_diam`` for SWC) pass through."""
         read_kw = {k: kw.pop(k) for k in ("units", "min_diam") if k in kw}
-        return cls(read_swc(path, **read_kw), nseg, **kw)
+        return cls(read_morphology(path, **read_kw), nseg, **kw)
+
+    from_swc = from_file
 
     def _init_geometry(self) -> None:
         d = self.disc
