@@ -74,7 +74,9 @@ class BinnedSpikes:
 
     def dense(self) -> np.ndarray:
         """Counts as a dense ``[time, unit]`` numpy array."""
-        return self.counts.toarray() if sp.issparse(self.counts) else np.asarray(self.counts)
+        if isinstance(self.counts, sp.csr_array):
+            return self.counts.toarray()
+        return np.asarray(self.counts)
 
     def edges(self, segment: int) -> np.ndarray:
         """Bin edges (seconds, ``n + 1`` values) of one epoch interval (row of ``epochs``)."""
@@ -166,8 +168,8 @@ def _save_cache(path: Path, binned: BinnedSpikes) -> None:
         "ep_name": binned.epochs.name.astype(str),
         "unit_ids": np.asarray(binned.unit_ids),
     }
-    if sp.issparse(binned.counts):
-        c = binned.counts
+    c = binned.counts
+    if isinstance(c, sp.csr_array):
         arrays.update(
             sparse=np.array(True),
             data=c.data,
@@ -176,11 +178,11 @@ def _save_cache(path: Path, binned: BinnedSpikes) -> None:
             shape=np.array(c.shape),
         )
     else:
-        arrays.update(sparse=np.array(False), counts=binned.counts)
+        arrays.update(sparse=np.array(False), counts=c)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
-            np.savez(fh, **arrays)
+            np.savez(fh, **arrays)  # pyright: ignore[reportArgumentType]
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -251,7 +253,7 @@ def bin_spikes(
         raise SpikeDataError(src, f"bin_ms must be a positive number of ms, got {bin_ms}.")
     width = float(bin_ms) / 1000.0
     if epochs is None:
-        eps = Epochs([session.t_start], [session.t_stop], ["session"])
+        eps = Epochs(np.array([session.t_start]), np.array([session.t_stop]), ["session"])
     else:
         if isinstance(epochs, str):
             epochs = [e.strip() for e in epochs.split(",") if e.strip()]
@@ -353,6 +355,7 @@ def bin_spikes(
             sp.coo_array((vals, (rows, cols)), shape=(n_bins, n_units))
         )
     else:
+        assert dense is not None  # internal invariant: dense output was allocated
         counts = dense
     binned = BinnedSpikes(counts, bin_starts, width, segment, eps, unit_ids)
     if cache_path is not None:

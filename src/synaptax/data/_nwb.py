@@ -24,6 +24,7 @@ import uuid
 import warnings
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import h5py
 import numpy as np
@@ -196,7 +197,7 @@ def read_nwb(path: str | Path, t_stop: Real | None = None) -> Session:
             warnings.filterwarnings("ignore", category=DeprecationWarning, module="pynwb")
             warnings.filterwarnings("ignore", category=DeprecationWarning, module="hdmf")
             warnings.filterwarnings("ignore", message=".*namespace.*", category=UserWarning)
-            with NWBHDF5IO(str(path), "r") as io:
+            with NWBHDF5IO(path=str(path), mode="r") as io:
                 nwb = io.read()
                 return _session_from_nwbfile(nwb, path, t_stop)
     except SpikeDataError:
@@ -209,7 +210,7 @@ def read_nwb(path: str | Path, t_stop: Real | None = None) -> Session:
         ) from exc
 
 
-def _session_from_nwbfile(nwb: NWBFile, path: Path, t_stop: Real | None) -> Session:
+def _session_from_nwbfile(nwb: Any, path: Path, t_stop: Real | None) -> Session:
     units = nwb.units
     if units is None:
         raise SpikeDataError(
@@ -251,7 +252,7 @@ def _session_from_nwbfile(nwb: NWBFile, path: Path, t_stop: Real | None) -> Sess
         if values is not None and len(values) == len(offsets) - 1:
             unit_cols[name] = values
     _join_structure(nwb, unit_cols)
-    spikes = NWBSpikeTrains(path, flat.name, offsets)
+    spikes = NWBSpikeTrains(path, str(flat.name), offsets)
 
     stim_tables, trials = [], Table()
     for name, table in (nwb.intervals or {}).items():
@@ -280,6 +281,7 @@ def _session_from_nwbfile(nwb: NWBFile, path: Path, t_stop: Real | None) -> Sess
     for module in nwb.processing.values():
         for name, obj in module.data_interfaces.items():
             if isinstance(obj, pynwb.TimeSeries):
+                obj: Any = obj
                 ts = (
                     np.asarray(obj.timestamps[:])
                     if obj.timestamps is not None
@@ -298,12 +300,13 @@ def _session_from_nwbfile(nwb: NWBFile, path: Path, t_stop: Real | None) -> Sess
         if last.size:
             extents.append(float(np.max(flat[np.unique(last)])))
         t_stop = max(extents)
+    end: float = float(t_stop)  # pyright: ignore[reportArgumentType]
     return Session(
         spikes=spikes,
         units=Table(unit_cols),
         epochs=epochs,
         t_start=0.0,
-        t_stop=float(t_stop),
+        t_stop=end,
         stimulus=stimulus,
         trials=trials,
         behaviour=behaviour,
@@ -311,7 +314,7 @@ def _session_from_nwbfile(nwb: NWBFile, path: Path, t_stop: Real | None) -> Sess
     )
 
 
-def _join_structure(nwb: NWBFile, unit_cols: dict[str, np.ndarray]) -> None:
+def _join_structure(nwb: Any, unit_cols: dict[str, np.ndarray]) -> None:
     """Add ``structure_acronym`` from the electrodes table via ``peak_channel_id``
     (the VBN layout keeps brain areas on channels, not units)."""
     if "structure_acronym" in unit_cols or "peak_channel_id" not in unit_cols:
@@ -369,7 +372,7 @@ def write_nwb(
         The path written.
     """
     path = Path(path)
-    nwb = NWBFile(
+    nwb: Any = NWBFile(
         session_description=description,
         identifier=identifier or str(uuid.uuid4()),
         session_start_time=start_time or datetime(2026, 1, 1, tzinfo=UTC),
@@ -443,8 +446,8 @@ def write_nwb(
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.stem}.{uuid.uuid4().hex[:8]}.partial.nwb")
     try:
-        with NWBHDF5IO(str(tmp), "w") as io:
-            io.write(nwb)
+        with NWBHDF5IO(path=str(tmp), mode="w") as io:
+            io.write(nwb)  # pyright: ignore[reportCallIssue]
         tmp.replace(path)
     except BaseException:
         tmp.unlink(missing_ok=True)

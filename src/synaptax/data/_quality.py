@@ -74,7 +74,7 @@ def presence_ratio(
     """Fraction of ``n_blocks`` equal blocks of ``[t_start, t_stop]`` (s) with a spike."""
     if t_stop <= t_start:
         return 0.0
-    h, _ = np.histogram(spike_times, bins=n_blocks, range=(t_start, t_stop))
+    h, _ = np.histogram(spike_times, bins=n_blocks, range=(float(t_start), float(t_stop)))
     return float(np.count_nonzero(h) / n_blocks)
 
 

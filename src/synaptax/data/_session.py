@@ -12,6 +12,7 @@ import abc
 import hashlib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import h5py
 import numpy as np
@@ -101,7 +102,7 @@ class SpikeTrains(abc.ABC):
         return h.hexdigest()
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, init=False)
 class ArraySpikeTrains(SpikeTrains):
     """Spike trains in memory (or a numpy memmap): flat times and offsets.
 
@@ -112,24 +113,26 @@ class ArraySpikeTrains(SpikeTrains):
     """
 
     flat: np.ndarray
-    unit_offsets: ArrayLike
-    source: str = "<memory>"
+    unit_offsets: np.ndarray
+    source: str
 
-    def __post_init__(self) -> None:
-        off = np.asarray(self.unit_offsets, dtype=np.int64)
+    def __init__(self, flat: np.ndarray, unit_offsets: ArrayLike, source: str = "<memory>"):
+        off = np.asarray(unit_offsets, dtype=np.int64)
         if off.ndim != 1 or len(off) < 1 or off[0] != 0 or np.any(np.diff(off) < 0):
             raise SpikeDataError(
-                self.source,
+                source,
                 "spike-train offsets must start at 0 and never decrease.",
                 "build them as np.concatenate([[0], np.cumsum(spike_counts)]).",
             )
-        if off[-1] != len(self.flat):
+        if off[-1] != len(flat):
             raise SpikeDataError(
-                self.source,
-                f"offsets end at {off[-1]} but there are {len(self.flat)} spike times.",
+                source,
+                f"offsets end at {off[-1]} but there are {len(flat)} spike times.",
                 "the last offset must equal the number of spikes.",
             )
+        object.__setattr__(self, "flat", flat)
         object.__setattr__(self, "unit_offsets", off)
+        object.__setattr__(self, "source", source)
 
     @classmethod
     def from_list(cls, trains: list[np.ndarray], source: str = "<memory>") -> ArraySpikeTrains:
@@ -178,7 +181,8 @@ class NWBSpikeTrains(SpikeTrains):
     def _read_flat(self, start: int, stop: int) -> np.ndarray:
         try:
             with h5py.File(self.path, "r") as f:
-                return np.asarray(f[self.dataset][start:stop], dtype=np.float64)
+                dataset: Any = f[self.dataset]
+                return np.asarray(dataset[start:stop], dtype=np.float64)
         except (OSError, KeyError) as exc:
             raise SpikeDataError(
                 self.path,
@@ -192,7 +196,7 @@ class NWBSpikeTrains(SpikeTrains):
         return hashlib.blake2b(key.encode(), digest_size=16).hexdigest()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class Epochs:
     """Named time intervals (seconds): brain states or stimulus blocks.
 
@@ -200,22 +204,24 @@ class Epochs:
     images), ``"spontaneous"`` (grey screen); other blocks keep their stimulus name.
     """
 
-    start: ArrayLike
-    stop: ArrayLike
-    name: ArrayLike
+    start: np.ndarray
+    stop: np.ndarray
+    name: np.ndarray
 
-    def __post_init__(self) -> None:
-        start = np.asarray(self.start, dtype=np.float64).reshape(-1)
-        stop = np.asarray(self.stop, dtype=np.float64).reshape(-1)
-        name = np.asarray(self.name, dtype=object).reshape(-1)
-        if not (len(start) == len(stop) == len(name)):
+    def __init__(self, start: ArrayLike, stop: ArrayLike, name: ArrayLike) -> None:
+        start_a = np.asarray(start, dtype=np.float64).reshape(-1)
+        stop_a = np.asarray(stop, dtype=np.float64).reshape(-1)
+        name_a = np.asarray(name, dtype=object).reshape(-1)
+        if not (len(start_a) == len(stop_a) == len(name_a)):
             raise ValueError("Epochs start, stop and name must have the same length.")
-        if np.any(stop < start):
-            bad = int(np.flatnonzero(stop < start)[0])
-            raise ValueError(f"epoch {name[bad]!r} stops ({stop[bad]}) before it starts.")
-        object.__setattr__(self, "start", start)
-        object.__setattr__(self, "stop", stop)
-        object.__setattr__(self, "name", name)
+        if np.any(stop_a < start_a):
+            bad = int(np.flatnonzero(stop_a < start_a)[0])
+            raise ValueError(
+                f"epoch {name_a[bad]!r} stops ({stop_a[bad]}) before it starts ({start_a[bad]})."
+            )
+        object.__setattr__(self, "start", start_a)
+        object.__setattr__(self, "stop", stop_a)
+        object.__setattr__(self, "name", name_a)
 
     def __len__(self) -> int:
         return len(self.start)

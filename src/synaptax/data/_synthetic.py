@@ -147,6 +147,8 @@ def make_synthetic_session(
         raise SpikeDataError(None, f"bad_fraction must be in [0, 1], got {bad_fraction}.")
     rng = np.random.default_rng(seed)
     d = latent_dim
+    active_s, spontaneous_s, passive_s = float(active_s), float(spontaneous_s), float(passive_s)
+    dt = float(dt)
 
     # --- stimulus timeline -----------------------------------------------------------
     n_act = int(active_s // _FLASH_PERIOD)
@@ -192,8 +194,8 @@ def make_synthetic_session(
         {k: np.concatenate([act_rows[k], spont_rows[k], pas_rows[k]]) for k in act_rows}
     )
     epochs = Epochs(
-        [0.0, spont_start, pas_t0],
-        [act_stop, spont_stop, t_stop],
+        np.array([0.0, spont_start, pas_t0]),
+        np.array([act_stop, spont_stop, t_stop]),
         np.array(["active", "spontaneous", "passive"], dtype=object),
     )
 
@@ -402,12 +404,13 @@ def write_synthetic(path: str | Path, session: Session, truth: SyntheticTruth) -
     path = write_nwb(session, path, description="synaptax synthetic session")
     tp = truth_path(path)
     tmp = tp.with_name("." + tp.name + ".tmp.npz")
+    arrays = {
+        k: np.asarray(getattr(truth, k)).astype(str if k == "bad_kind" else None)
+        for k in truth.__dataclass_fields__
+    }
     np.savez(
         tmp,
-        **{
-            k: np.asarray(getattr(truth, k)).astype(str if k == "bad_kind" else None)
-            for k in truth.__dataclass_fields__
-        },
+        **arrays,  # pyright: ignore[reportArgumentType]
     )
     tmp.replace(tp)
     return path

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -12,7 +12,7 @@ from ._types import ArrayLike
 __all__ = ["Table"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class Table(Mapping[str, np.ndarray]):
     """Columns of equal length, read-only.
 
@@ -20,15 +20,14 @@ class Table(Mapping[str, np.ndarray]):
     (strings as ``object`` or ``<U`` arrays). Times are in seconds.
     """
 
-    columns: dict[str, ArrayLike] = field(default_factory=dict)
+    columns: dict[str, np.ndarray]
 
-    def __post_init__(self) -> None:
-        object.__setattr__(
-            self, "columns", {str(k): np.asarray(v) for k, v in self.columns.items()}
-        )
-        lengths = {name: len(col) for name, col in self.columns.items()}
+    def __init__(self, columns: Mapping[str, ArrayLike] | None = None) -> None:
+        cols = {str(k): np.asarray(v) for k, v in (columns or {}).items()}
+        lengths = {name: len(col) for name, col in cols.items()}
         if len(set(lengths.values())) > 1:
             raise ValueError(f"Table columns differ in length: {lengths}")
+        object.__setattr__(self, "columns", cols)
 
     def __getitem__(self, name: str) -> np.ndarray:
         try:
