@@ -38,7 +38,8 @@ def main(out: Path) -> None:
         units=np.flatnonzero(qc.passed),
         cache_dir=out / "cache",
     )
-    print(f"counts {binned.counts.shape} (time, unit), states {sorted(set(binned.labels))}")
+    states = sorted(set(binned.labels.tolist()))
+    print(f"counts {binned.counts.shape} (time, unit), states {states}")
     splits = data.contiguous_splits(binned, (0.7, 0.15, 0.15), block_s=10.0, gap_s=0.5)
     for name in ("train", "validation", "test"):
         sizes = {s: len(splits.indices(name, s)) for s in ("active", "passive")}

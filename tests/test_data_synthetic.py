@@ -48,7 +48,9 @@ def test_round_trip_is_identical(synthetic, written) -> None:
     assert back.epochs.equals(session.epochs)
     assert back.t_stop == session.t_stop
     for field in dataclasses.fields(truth):
-        np.testing.assert_array_equal(getattr(truth_back, field.name), getattr(truth, field.name))
+        a, b = getattr(truth_back, field.name), getattr(truth, field.name)
+        np.testing.assert_array_equal(a, b)
+        assert a.dtype == b.dtype, field.name
     for name in session.units:
         np.testing.assert_array_equal(back.units[name], session.units[name])
     for name in session.stimulus:

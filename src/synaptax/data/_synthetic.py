@@ -405,7 +405,7 @@ def write_synthetic(path: str | Path, session: Session, truth: SyntheticTruth) -
     tp = truth_path(path)
     tmp = tp.with_name("." + tp.name + ".tmp.npz")
     arrays = {
-        k: np.asarray(getattr(truth, k)).astype(str if k == "bad_kind" else None)
+        k: np.asarray(getattr(truth, k), dtype=str if k == "bad_kind" else None)
         for k in truth.__dataclass_fields__
     }
     np.savez(
