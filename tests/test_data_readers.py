@@ -164,3 +164,80 @@ def test_not_nwb_and_truncated(tmp_path) -> None:
     assert "truncated" in str(info.value) or "could not read" in str(info.value)
     with pytest.raises(SpikeDataError, match="file not found"):
         read_nwb(tmp_path / "absent.nwb")
+
+
+def test_vbn_like_nwb_written_by_pynwb(tmp_path) -> None:
+    """A file laid out like DANDI 000713: ragged amplitudes and 2-D waveforms that must be
+    skipped, areas on the electrodes table, one image table holding both the active and
+    the passive block, a gabor block and a spontaneous block."""
+    from datetime import UTC, datetime
+
+    from pynwb import NWBHDF5IO, NWBFile
+    from pynwb.epoch import TimeIntervals
+
+    nwb = NWBFile(
+        session_description="vbn-like",
+        identifier="vbn",
+        session_start_time=datetime(2026, 1, 1, tzinfo=UTC),
+    )
+    device = nwb.create_device(name="probeA")
+    group = nwb.create_electrode_group(name="probeA", description="", location="", device=device)
+    nwb.add_electrode_column(name="structure_acronym", description="area")
+    for ch, area in enumerate(["VISp", "VISp", "CA1", "LGd"]):
+        nwb.add_electrode(
+            id=100 + ch, x=0.0, y=0.0, z=0.0, location=area, group=group, structure_acronym=area
+        )
+    nwb.add_unit_column(name="peak_channel_id", description="")
+    nwb.add_unit_column(name="quality", description="")
+    nwb.add_unit_column(name="spike_amplitudes", description="", index=True)
+    nwb.add_unit_column(name="waveform_mean", description="")
+    rng = np.random.default_rng(0)
+    trains = [np.sort(rng.uniform(0, 100, n)) for n in (50, 80, 20)]
+    for i, t in enumerate(trains):
+        nwb.add_unit(
+            id=7 + i,
+            spike_times=t,
+            peak_channel_id=101 + i,
+            quality="good",
+            spike_amplitudes=rng.normal(1e-4, 2e-5, t.size),
+            waveform_mean=rng.normal(size=(82, 4)),
+        )
+    images = TimeIntervals(name="Natural_Images_Lum_Matched_set_G_presentations", description="")
+    for col in ("stimulus_block", "active", "image_name", "is_change", "omitted"):
+        images.add_column(name=col, description=col)
+    for block, active, t0 in ((0, True, 0.0), (5, False, 60.0)):
+        for k in range(20):
+            images.add_row(
+                start_time=t0 + 0.75 * k,
+                stop_time=t0 + 0.75 * k + 0.25,
+                stimulus_block=block,
+                active=active,
+                image_name=f"im{k % 3}",
+                is_change=k % 5 == 0,
+                omitted=False,
+            )
+    gabor = TimeIntervals(name="gabor_20_deg_250ms_presentations", description="")
+    gabor.add_column(name="stimulus_block", description="")
+    for k in range(10):
+        gabor.add_row(start_time=30.0 + k, stop_time=30.25 + k, stimulus_block=2)
+    spont = TimeIntervals(name="spontaneous_presentations", description="")
+    spont.add_column(name="stimulus_block", description="")
+    spont.add_row(start_time=16.0, stop_time=29.0, stimulus_block=1)
+    for table in (images, gabor, spont):
+        nwb.add_time_intervals(table)
+    path = tmp_path / "vbn.nwb"
+    with NWBHDF5IO(str(path), "w") as io:
+        io.write(nwb)
+
+    s = read_nwb(path)
+    np.testing.assert_array_equal(s.unit_ids, [7, 8, 9])
+    assert "spike_amplitudes" not in s.units and "waveform_mean" not in s.units
+    assert list(s.units["structure_acronym"]) == ["VISp", "CA1", "LGd"]
+    assert list(s.epochs.name) == ["active", "spontaneous", "gabor_20_deg_250ms", "passive"]
+    np.testing.assert_allclose(s.epochs.start, [0.0, 16.0, 30.0, 60.0])
+    np.testing.assert_allclose(s.epochs.stop, [14.5, 29.0, 39.25, 74.5])
+    assert s.stimulus.n_rows == 51 and np.all(np.diff(s.stimulus["start_time"]) >= 0)
+    b = bin_spikes(s, epochs=["active", "passive"])
+    assert b.counts.sum() == sum(
+        np.sum((t >= a) & (t <= z)) for t in trains for a, z in ((0.0, 14.5), (60.0, 74.5))
+    )
