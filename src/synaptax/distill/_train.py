@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 import equinox as eqx
 import jax
@@ -56,8 +57,8 @@ class DistillResult:
     """Trained student, training history and held-out evaluation."""
 
     student: SpikingStudent
-    history: list[dict[str, float]] = field(default_factory=list)
-    evaluation: dict[str, float] = field(default_factory=dict)
+    history: list[dict[str, float | int]] = field(default_factory=list)
+    evaluation: dict[str, Any] = field(default_factory=dict)
     seconds_per_step: float = float("nan")
 
 
@@ -96,7 +97,7 @@ def evaluate(
     n_train: int,
     *,
     skip: int = 50,
-) -> dict[str, float]:
+) -> dict[str, Any]:
     """Held-out figures: CCA fitted on bins ``[skip, n_train)``, scored on ``[n_train, end)``.
 
     Returns ``cca_heldout`` (mean held-out canonical correlation), ``cca_per_dim``,
