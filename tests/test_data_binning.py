@@ -176,3 +176,11 @@ def test_cache_hit_and_key(tmp_path) -> None:
     assert len(list(tmp_path.glob("binned-*.npz"))) == 4
     assert not np.array_equal(other.counts, first.counts)
     assert not list(tmp_path.glob(".*"))  # no temporary files left behind
+
+
+def test_failure_in_a_later_block_writes_nothing(tmp_path) -> None:
+    good = [np.linspace(0.1, 0.9, 50) for _ in range(5)]
+    s = _session([*good, np.array([0.5, 0.4])], 1.0)
+    with pytest.raises(SpikeDataError, match="unit 5: spike times are not sorted"):
+        bin_spikes(s, cache_dir=tmp_path, max_chunk_spikes=60)  # six blocks
+    assert list(tmp_path.iterdir()) == []
