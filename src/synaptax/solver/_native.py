@@ -12,6 +12,7 @@ import ctypes
 import functools
 import hashlib
 import os
+import platform
 import shutil
 import subprocess
 import tempfile
@@ -45,11 +46,25 @@ def _compiler() -> str:
     return found
 
 
+def _cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo") as fh:
+            for line in fh:
+                if line.startswith(("model name", "flags")):
+                    return line
+    except OSError:
+        pass
+    return platform.machine()
+
+
 def build_library() -> Path:
     """Compile the kernel if no cached build matches; returns the shared library path."""
     source = _SOURCE.read_bytes()
     cxx = _compiler()
-    key = hashlib.sha256(source + cxx.encode() + jaxlib.__version__.encode()).hexdigest()[:16]
+    # -march=native: the library is built on, and cached for, the machine that runs it
+    key = hashlib.sha256(
+        source + cxx.encode() + jaxlib.__version__.encode() + _cpu_model().encode()
+    ).hexdigest()[:16]
     target = _cache_dir() / f"hines-{key}.so"
     if target.exists():
         return target
