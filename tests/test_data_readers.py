@@ -7,7 +7,14 @@ import numpy as np
 import pytest
 from conftest import shared_data
 
-from synaptax.data import NWBSpikeTrains, SpikeDataError, bin_spikes, read_nwb
+from synaptax.data import (
+    NWBSpikeTrains,
+    SpikeDataError,
+    bin_spikes,
+    qc_filter,
+    quality_metrics,
+    read_nwb,
+)
 from synaptax.data._load import load_session
 from synaptax.data._phy import read_phy
 from synaptax.data._tables import read_mat_spike_times, read_spike_table, read_trial_raster_csv
@@ -82,7 +89,12 @@ def test_phy_folder(tmp_path) -> None:
     np.testing.assert_array_equal(s.units["depth"], [120.5, 40.0, 3000.0])
     for i, c in enumerate([0, 3, 9]):
         np.testing.assert_array_equal(s.spike_times(i), samples[clusters == c] / 30000.0)
-    assert np.all(np.isfinite(s.units["amplitude_cutoff"]))
+    assert s.amplitudes is not None
+    cut = quality_metrics(s)["amplitude_cutoff"]
+    assert np.all(np.isfinite(cut)) and np.all(cut < 0.1)  # untruncated Gaussians
+    assert qc_filter(s).unknown["amplitude_cutoff < 0.1"].sum() == 0
+    sub = s.select_units(np.array([2]))
+    np.testing.assert_array_equal(sub.amplitudes.unit(0), s.amplitudes.unit(2))
     everything = read_phy(tmp_path / "ks", exclude_groups=())
     assert everything.n_units == 4
 
@@ -232,6 +244,8 @@ def test_vbn_like_nwb_written_by_pynwb(tmp_path) -> None:
     s = read_nwb(path)
     np.testing.assert_array_equal(s.unit_ids, [7, 8, 9])
     assert "spike_amplitudes" not in s.units and "waveform_mean" not in s.units
+    assert isinstance(s.amplitudes, NWBSpikeTrains)
+    assert np.all(np.isfinite(quality_metrics(s)["amplitude_cutoff"]))
     assert list(s.units["structure_acronym"]) == ["VISp", "CA1", "LGd"]
     assert list(s.epochs.name) == ["active", "spontaneous", "gabor_20_deg_250ms", "passive"]
     np.testing.assert_allclose(s.epochs.start, [0.0, 16.0, 30.0, 60.0])

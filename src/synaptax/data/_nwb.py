@@ -253,6 +253,13 @@ def _session_from_nwbfile(nwb: Any, path: Path, t_stop: Real | None) -> Session:
             unit_cols[name] = values
     _join_structure(nwb, unit_cols)
     spikes = NWBSpikeTrains(path, str(flat.name), offsets)
+    amplitudes = None
+    if "spike_amplitudes" in units.colnames:
+        amp = units["spike_amplitudes"]
+        if isinstance(amp, VectorIndex) and isinstance(amp.target.data, h5py.Dataset):
+            amp_off = np.concatenate([[0], np.asarray(amp.data[:], dtype=np.int64)])
+            if np.array_equal(amp_off, offsets):
+                amplitudes = NWBSpikeTrains(path, str(amp.target.data.name), offsets)
 
     stim_tables, trials = [], Table()
     for name, table in (nwb.intervals or {}).items():
@@ -311,6 +318,7 @@ def _session_from_nwbfile(nwb: Any, path: Path, t_stop: Real | None) -> Session:
         trials=trials,
         behaviour=behaviour,
         source=str(path),
+        amplitudes=amplitudes,
     )
 
 

@@ -19,7 +19,6 @@ from pathlib import Path
 import numpy as np
 
 from ._errors import SpikeDataError
-from ._quality import amplitude_cutoff
 from ._session import ArraySpikeTrains, Epochs, Session
 from ._table import Table
 from ._types import Real
@@ -176,17 +175,21 @@ def read_phy(
         "unit_id": unit_ids.astype(np.int64),
         "quality": np.array([labels.get(int(c), "unsorted") for c in unit_ids], dtype=object),
     }
+    amplitudes = None
     amp_path = folder / "amplitudes.npy"
     if amp_path.exists():
         amps = _load_npy(amp_path).reshape(-1)
-        if amps.shape == samples.shape:
-            amps_sorted = amps[order]
-            unit_cols["amplitude_cutoff"] = np.array(
-                [
-                    amplitude_cutoff(amps_sorted[offsets[i] : offsets[i + 1]])
-                    for i in np.flatnonzero(keep)
-                ]
+        if amps.shape != samples.shape:
+            raise SpikeDataError(
+                amp_path,
+                f"{amps.size} amplitudes for {samples.size} spikes.",
+                "the files come from different runs; re-export.",
             )
+        amps_sorted = amps[order].astype(np.float64)
+        amplitudes = ArraySpikeTrains.from_list(
+            [amps_sorted[offsets[i] : offsets[i + 1]] for i in np.flatnonzero(keep)],
+            source=str(amp_path),
+        )
     info_path = folder / "cluster_info.tsv"
     if info_path.exists():
         info = _read_tsv(info_path)
@@ -208,4 +211,5 @@ def read_phy(
         t_start=0.0,
         t_stop=end if t_stop is None else float(t_stop),
         source=str(folder),
+        amplitudes=amplitudes,
     )

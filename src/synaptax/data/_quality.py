@@ -112,7 +112,8 @@ def quality_metrics(
 
     Returns:
         A table with one row per unit: ``unit_id``, ``isi_violations``,
-        ``presence_ratio``, ``firing_rate`` (Hz, whole session), ``n_spikes`` and one
+        ``presence_ratio``, ``firing_rate`` (Hz, whole session), ``n_spikes``,
+        ``amplitude_cutoff`` (NaN unless the session has spike amplitudes) and one
         ``rate_<epoch>`` column (Hz) per epoch name (spikes in all intervals of that name
         over their total duration).
     """
@@ -121,6 +122,7 @@ def quality_metrics(
     n = session.n_units
     isi = np.zeros(n)
     pres = np.zeros(n)
+    amp_cut = np.full(n, np.nan)
     rates = {name: np.zeros(n) for name in names}
     counts = session.spikes.counts
     start = 0
@@ -136,6 +138,10 @@ def quality_metrics(
             check_spike_chunk(
                 flat, off, session.unit_ids[idx], session.t_start, session.t_stop, session.source
             )
+        if session.amplitudes is not None:
+            amps, aoff = session.amplitudes.read(idx)
+            for j, u in enumerate(idx):
+                amp_cut[u] = amplitude_cutoff(amps[aoff[j] : aoff[j + 1]])
         for j, u in enumerate(idx):
             t = flat[off[j] : off[j + 1]]
             isi[u] = isi_violations(t, T, isi_threshold)
@@ -154,6 +160,7 @@ def quality_metrics(
         "presence_ratio": pres,
         "firing_rate": counts / T if T > 0 else np.full(n, np.nan),
         "n_spikes": counts.astype(np.int64),
+        "amplitude_cutoff": amp_cut,
     }
     cols.update({f"rate_{name}": r for name, r in rates.items()})
     return Table(cols)
@@ -240,8 +247,9 @@ def qc_filter(
 
     Metrics come from ``metrics`` if given, else from the session's unit table; those
     missing there (e.g. ISI violations of a Kilosort folder) are computed with
-    :func:`quality_metrics`. ``amplitude_cutoff`` and ``snr`` cannot be computed from
-    spike times and are missing unless the file has them.
+    :func:`quality_metrics`. ``amplitude_cutoff`` is computed from the session's spike
+    amplitudes when it has them; ``snr`` needs waveforms and is missing unless the file
+    has it.
 
     Example:
         >>> report = qc_filter(session)
@@ -252,6 +260,8 @@ def qc_filter(
     rules = criteria.rules()
     ruled = {col for col, _, _ in rules}
     computable = {"isi_violations", "presence_ratio", "firing_rate"}
+    if session.amplitudes is not None:
+        computable.add("amplitude_cutoff")
 
     def _usable(col: str) -> bool:
         if col not in table:

@@ -283,6 +283,9 @@ class Session:
         behaviour: named time series (``running_speed`` cm/s, ``licks``, ``pupil_area``).
         t_start, t_stop: extent of the session, seconds.
         source: the file (or description) it was read from, for messages.
+        amplitudes: optional per-spike amplitudes, ragged like ``spikes`` (e.g. the
+            NWB ``spike_amplitudes`` column or phy's ``amplitudes.npy``); used to compute
+            ``amplitude_cutoff`` when the units table lacks it.
     """
 
     spikes: SpikeTrains
@@ -294,10 +297,19 @@ class Session:
     trials: Table = field(default_factory=Table)
     behaviour: dict[str, TimeSeries] = field(default_factory=dict)
     source: str = "<memory>"
+    amplitudes: SpikeTrains | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "t_start", float(self.t_start))
         object.__setattr__(self, "t_stop", float(self.t_stop))
+        if self.amplitudes is not None and not np.array_equal(
+            self.amplitudes.offsets, self.spikes.offsets
+        ):
+            raise SpikeDataError(
+                self.source,
+                "spike amplitudes do not match the spike times (different counts per unit).",
+                "give one amplitude per spike.",
+            )
         if "unit_id" not in self.units:
             raise SpikeDataError(self.source, "the units table has no 'unit_id' column.")
         if self.units.n_rows != self.spikes.n_units:
@@ -339,10 +351,13 @@ class Session:
                     f"unit mask has {len(idx)} entries for {self.n_units} units.",
                 )
             idx = np.flatnonzero(idx)
+        idx = idx.astype(np.int64)
+        amps = self.amplitudes
         return replace(
             self,
-            spikes=_SubsetSpikeTrains(self.spikes, idx.astype(np.int64)),
+            spikes=_SubsetSpikeTrains(self.spikes, idx),
             units=self.units.select(idx),
+            amplitudes=None if amps is None else _SubsetSpikeTrains(amps, idx),
         )
 
 
