@@ -184,3 +184,25 @@ def test_failure_in_a_later_block_writes_nothing(tmp_path) -> None:
     with pytest.raises(SpikeDataError, match="unit 5: spike times are not sorted"):
         bin_spikes(s, cache_dir=tmp_path, max_chunk_spikes=60)  # six blocks
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_unit_larger_than_a_block_is_split_in_time(tmp_path) -> None:
+    rng = np.random.default_rng(5)
+    T = 10.0
+    big = np.sort(rng.uniform(0, T, 20_000))
+    big = np.sort(np.concatenate([big, np.full(7, 5.0), np.full(5, 2.5)]))  # runs at edges
+    trains = [np.sort(rng.uniform(0, T, 300)), big, np.sort(rng.uniform(0, T, 50))]
+    s = _session(trains, T)
+    ref = bin_spikes(s).counts
+    for chunk in (1000, 997, 60):
+        np.testing.assert_array_equal(bin_spikes(s, max_chunk_spikes=chunk).counts, ref)
+    sp = bin_spikes(s, max_chunk_spikes=997, sparse=True)
+    np.testing.assert_array_equal(sp.dense(), ref)
+    sub = bin_spikes(s.select_units(np.array([1, 2])), max_chunk_spikes=500)
+    np.testing.assert_array_equal(sub.counts, ref[:, 1:])
+    big_bad = big.copy()
+    big_bad[15_000] = 0.001  # out of order exactly at a piece boundary (1000-spike pieces)
+    bad = _session([big_bad], T)
+    with pytest.raises(SpikeDataError, match="not sorted"):
+        bin_spikes(bad, max_chunk_spikes=1000, cache_dir=tmp_path)
+    assert list(tmp_path.iterdir()) == []

@@ -16,6 +16,7 @@ import hashlib
 import json
 import os
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -148,6 +149,27 @@ def _unit_blocks(counts: np.ndarray, max_spikes: int) -> list[tuple[int, int]]:
     if start < len(counts):
         blocks.append((start, len(counts)))
     return blocks
+
+
+def _pieces(
+    session: Session, unit_idx: np.ndarray, blocks: list[tuple[int, int]], max_spikes: int
+) -> Iterator[tuple[int, int, np.ndarray, np.ndarray, float | None]]:
+    """Yield ``(u0, u1, flat, offsets, continued)`` for each block of units; a single unit
+    with more than ``max_spikes`` spikes is split in time into pieces, and ``continued``
+    is then the last spike time of the previous piece (``None`` for a first piece)."""
+    counts = session.spikes.counts
+    for u0, u1 in blocks:
+        unit = int(unit_idx[u0])
+        if u1 - u0 > 1 or counts[unit] <= max_spikes:
+            flat, off = session.spikes.read(unit_idx[u0:u1])
+            yield u0, u1, flat, off, None
+            continue
+        previous: float | None = None
+        for start in range(0, int(counts[unit]), max_spikes):
+            stop = min(start + max_spikes, int(counts[unit]))
+            part = session.spikes.read_part(unit, start, stop)
+            yield u0, u1, part, np.array([0, part.size], dtype=np.int64), previous
+            previous = float(part[-1])
 
 
 def _cache_key(session: Session, options: dict) -> str:
@@ -304,10 +326,16 @@ def bin_spikes(
     blocks = _unit_blocks(unit_counts, max_chunk_spikes)
 
     dense_flat = None if dense is None else dense.reshape(-1)  # a view: C-contiguous
-    for u0, u1 in blocks:
-        flat, off = session.spikes.read(unit_idx[u0:u1])
+    for u0, u1, flat, off, continued in _pieces(session, unit_idx, blocks, max_chunk_spikes):
         if validate:
             check_spike_chunk(flat, off, unit_ids[u0:u1], session.t_start, session.t_stop, src)
+            if continued is not None and flat.size and flat[0] < continued:
+                raise SpikeDataError(
+                    src,
+                    f"unit {unit_ids[u0]}: spike times are not sorted (t={continued!r} "
+                    f"then t={flat[0]!r} s).",
+                    "sort each unit's spike times (np.sort).",
+                )
         column = np.repeat(np.arange(u0, u1, dtype=np.int64), np.diff(off))
         nonempty = np.diff(off) > 0
         t_first = flat[off[:-1][nonempty]]
@@ -334,16 +362,20 @@ def bin_spikes(
             np.not_equal(key[1:], key[:-1], out=new_run[1:])
             starts = np.flatnonzero(new_run)
             run_counts = np.diff(starts, append=key.size)
+            positions = key[starts]
+            if dense_flat is not None and continued is not None:
+                # A piece of a unit split in time: its first bin may continue the last
+                # bin of the previous piece (never-written cells are still zero).
+                run_counts[0] += int(dense_flat[positions[0]])
             if run_counts.max() > max_val:
                 raise SpikeDataError(
                     src,
                     f"a bin holds {run_counts.max()} spikes, more than {out_dtype} can hold.",
                     "use a wider integer dtype (e.g. dtype=np.int32).",
                 )
-            positions = key[starts]
             if dense_flat is not None:
                 dense_flat[positions] = run_counts
-            else:
+            else:  # duplicates from split units are summed by the CSR conversion
                 coo_rows.append(positions // n_units)
                 coo_cols.append(positions % n_units)
                 coo_vals.append(run_counts.astype(out_dtype))

@@ -87,6 +87,14 @@ class SpikeTrains(abc.ABC):
         flat = pieces[0] if len(pieces) == 1 else np.concatenate(pieces)
         return np.asarray(flat, dtype=np.float64), new_off
 
+    def read_part(self, unit: int, start: int, stop: int) -> Float[np.ndarray, " n"]:
+        """Spikes ``start:stop`` (positions within the unit) of one unit (by index)."""
+        base = int(self.offsets[unit])
+        n = int(self.offsets[unit + 1]) - base
+        if not 0 <= start <= stop <= n:
+            raise SpikeDataError(self.source, f"spikes {start}:{stop} out of 0:{n}.")
+        return self._read_flat(base + start, base + stop)
+
     def unit(self, index: int) -> Float[np.ndarray, " n"]:
         """Spike times of one unit (by index), seconds."""
         flat, _ = self.read(np.array([index]))
@@ -384,6 +392,9 @@ class _SubsetSpikeTrains(SpikeTrains):
         self, units: Int[np.ndarray, " k"]
     ) -> tuple[Float[np.ndarray, " n"], Int[np.ndarray, " k_plus_one"]]:
         return self.parent.read(self.index[np.asarray(units, dtype=np.int64)])
+
+    def read_part(self, unit: int, start: int, stop: int) -> Float[np.ndarray, " n"]:
+        return self.parent.read_part(int(self.index[unit]), start, stop)
 
     def _read_flat(self, start: int, stop: int) -> np.ndarray:
         # Only used by fingerprint(); read everything through the parent.
