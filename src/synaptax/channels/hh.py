@@ -8,7 +8,7 @@ from typing import ClassVar
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
-from synaptax.channels._base import AbstractChannel, State, exp_euler
+from synaptax.channels._base import AbstractChannel, State
 
 
 def _vtrap_e(x, ex):
@@ -19,6 +19,14 @@ def _vtrap_e(x, ex):
 
 def hh_rates(v, celsius):
     """Steady states and time constants (ms) of m, h, n at ``v`` (mV), ``celsius`` (degC).
+
+    Returns ``[(m_inf, tau_m), (h_inf, tau_h), (n_inf, tau_n)]``.
+    """
+    return [(inf, 1.0 / k) for inf, k in _inf_and_rate(v, celsius)]
+
+
+def _inf_and_rate(v, celsius):
+    """Steady states and relaxation rates 1/tau (1/ms) of m, h, n.
 
     Rates per ms (Hodgkin & Huxley 1952, shifted to rest at -65 mV as in NEURON)::
 
@@ -45,7 +53,7 @@ def hh_rates(v, celsius):
     out = []
     for a, b in ((am, bm), (ah, bh), (an, bn)):
         s = a + b
-        out.append((a / s, 1.0 / (q10 * s)))
+        out.append((a / s, q10 * s))
     return out
 
 
@@ -94,7 +102,7 @@ class HH(AbstractChannel):
     }
 
     def init_state(self, v, celsius) -> State:
-        return tuple(inf for inf, _ in hh_rates(v, celsius))
+        return tuple(inf for inf, _ in _inf_and_rate(v, celsius))
 
     def current(self, v, state) -> Float[Array, " comp"]:
         m, h, n = state
@@ -108,7 +116,8 @@ class HH(AbstractChannel):
         return self.current(v, state), g
 
     def update(self, v, state, dt, celsius) -> State:
+        # cnexp: x(t + dt) = inf + (x - inf) exp(-dt / tau)
         return tuple(
-            exp_euler(x, inf, tau, dt)
-            for x, (inf, tau) in zip(state, hh_rates(v, celsius), strict=True)
+            inf + (x - inf) * jnp.exp(-dt * k)
+            for x, (inf, k) in zip(state, _inf_and_rate(v, celsius), strict=True)
         )
