@@ -201,3 +201,37 @@ def test_units_without_spike_times_and_beyond_session(tmp_path, synthetic) -> No
     with pytest.raises(SpikeDataError, match=r"small.nwb: unit \d+: .*beyond the session end"):
         bin_spikes(read_nwb(out, t_stop=10.0))
     assert not list(tmp_path.glob(".*"))  # no partial files left by the writer
+
+
+def test_latents_in_bins_match_a_direct_average(synthetic) -> None:
+    session, truth = synthetic
+    b = bin_spikes(session, bin_ms=20, epochs=["passive"])
+    z = truth.latents_in_bins(b.bin_starts, b.bin_width)
+    assert z.shape == (b.n_bins, truth.latents.shape[1])
+    k = 123
+    steps = (truth.times >= b.bin_starts[k] - 1e-9) & (
+        truth.times < b.bin_starts[k] + b.bin_width - 1e-9
+    )
+    assert steps.sum() == 4
+    np.testing.assert_allclose(z[k], truth.latents[steps].mean(0))
+
+
+def test_generic_session_round_trip_through_the_epochs_table(synthetic, tmp_path) -> None:
+    from synaptax.data import Epochs, Session, Table
+
+    session, _ = synthetic
+    plain = Session(
+        spikes=session.spikes,
+        units=Table({"unit_id": session.unit_ids, "quality": session.units["quality"]}),
+        epochs=Epochs(np.array([0.0, 50.0]), np.array([50.0, 120.0]), ["wake", "sleep"]),
+        t_start=0.0,
+        t_stop=120.0 if session.t_stop <= 120 else session.t_stop,
+    )
+    path = write_nwb(plain, tmp_path / "plain.nwb")
+    back = read_nwb(path)
+    with h5py.File(path, "r") as f:
+        assert "intervals/epochs" in f
+    assert back.epochs.equals(plain.epochs)
+    np.testing.assert_array_equal(back.units["quality"], plain.units["quality"])
+    for u in (0, 17, 119):
+        np.testing.assert_array_equal(back.spike_times(u), plain.spike_times(u))

@@ -84,6 +84,19 @@ class SyntheticTruth:
         sel = slice(None) if units is None else units
         return np.exp(self.baseline[sel] + self.latents @ self.loadings[sel].T)
 
+    def latents_in_bins(
+        self, bin_starts: Float[np.ndarray, " time"], bin_width: Real
+    ) -> Float[np.ndarray, "time dim"]:
+        """Mean latent state over each bin ``[start, start + bin_width)`` (seconds), to
+        compare with binned spikes (e.g. ``binned.bin_starts``, ``binned.bin_width``).
+        Bin edges are rounded to the latent step."""
+        dt = float(self.times[1] - self.times[0])
+        cum = np.vstack([np.zeros((1, self.latents.shape[1])), np.cumsum(self.latents, 0)])
+        first = np.clip(np.round(bin_starts / dt).astype(np.int64), 0, len(self.times))
+        last = np.clip(first + max(1, round(float(bin_width) / dt)), 0, len(self.times))
+        n = np.maximum(last - first, 1)[:, None]
+        return (cum[last] - cum[first]) / n
+
 
 def _image_schedule(
     rng: np.random.Generator, t0: Real, n_flash: int, n_images: int, p_omit: Real
