@@ -114,6 +114,7 @@ def _torch_step(student, t, b, n_in, n_lat):
     x = torch.tensor(rng.normal(size=(t, b, n_in)), dtype=torch.float32)
     z = torch.tensor(rng.normal(size=(t, b, n_lat)), dtype=torch.float32)
     k = math.exp(-BIN_MS / TAU_FILTER)
+    cfg_rate_weight = distill.DistillConfig().rate_weight
 
     def cca_sim(a, c, ridge=1e-3):
         a = a - a.mean(0)
@@ -150,7 +151,7 @@ def _torch_step(student, t, b, n_in, n_lat):
         pred = torch.stack(hs)[BURN_IN:].reshape(-1, n_lat)
         rates = s[BURN_IN:].mean((0, 1)) * (1000.0 / BIN_MS)
         pen = ((torch.relu(5 - rates) / 5) ** 2 + (torch.relu(rates - 20) / 20) ** 2).mean()
-        loss = -cca_sim(pred, z[BURN_IN:].reshape(-1, n_lat)) + 2.0 * pen
+        loss = -cca_sim(pred, z[BURN_IN:].reshape(-1, n_lat)) + cfg_rate_weight * pen
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
         opt.step()

@@ -47,7 +47,7 @@ class DistillConfig:
     burn_in: int = 20
     lr: float = 3e-3
     clip: float = 1.0
-    rate_weight: float = 2.0
+    rate_weight: float = 10.0
     ridge: float = 1e-3
     seed: int = 0
 
