@@ -347,16 +347,6 @@ def _join_structure(nwb: Any, unit_cols: dict[str, np.ndarray]) -> None:
     )
 
 
-def _add_table_columns(table: DynamicTableLike, data: Table, skip: set[str]) -> None:
-    for name in data:
-        if name in skip:
-            continue
-        table.add_column(name=name, description=name)
-
-
-DynamicTableLike = TimeIntervals
-
-
 def write_nwb(
     session: Session,
     path: str | Path,
