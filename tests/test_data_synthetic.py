@@ -235,3 +235,23 @@ def test_generic_session_round_trip_through_the_epochs_table(synthetic, tmp_path
     np.testing.assert_array_equal(back.units["quality"], plain.units["quality"])
     for u in (0, 17, 119):
         np.testing.assert_array_equal(back.spike_times(u), plain.spike_times(u))
+
+
+def test_glm_spiking_has_relative_refractoriness() -> None:
+    kw = {"n_units": 60, "active_s": 40.0, "spontaneous_s": 5.0, "passive_s": 40.0, "seed": 4}
+    glm, truth = make_synthetic_session(spiking="glm", **kw)
+    poisson, _ = make_synthetic_session(**kw)
+    good = np.flatnonzero(truth.good)
+
+    def short_isi_fraction(session):
+        isis = np.concatenate([np.diff(session.spike_times(int(u))) for u in good])
+        assert isis.min() >= 0.002 - 1e-9  # absolute refractory period
+        return np.mean(isis < 0.006)
+
+    assert short_isi_fraction(glm) < 0.7 * short_isi_fraction(poisson)
+    rates = glm.units["firing_rate"][good]
+    assert 1.0 < np.median(rates) < 10.0
+    report = qc_filter(glm)
+    assert not report.passed[~truth.good].any()
+    with pytest.raises(SpikeDataError, match="spiking must be"):
+        make_synthetic_session(n_units=5, spiking="hawkes")

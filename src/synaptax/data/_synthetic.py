@@ -10,11 +10,13 @@ omissions), ``k(t)`` an exponential pulse (150 ms) after each image change, and 
 recurrent gain ``g_s`` and input gain ``h_s`` depend on the brain state ``s``
 (active task engagement vs passive replay / spontaneous). Unit ``n`` fires as a Poisson
 process with rate ``exp(b_n + C_n . x)`` Hz (baseline rates log-normal, median about
-4 Hz, 0.5-60 Hz), with a 2 ms absolute refractory period. A fraction of units are made bad on
-purpose so that quality control can be checked: contaminated (a second, non-refractory
-neuron mixed in: high ISI violations), drifting out (silent after part of the session:
-low presence ratio) or small (a large part of the amplitude distribution below the
-detection threshold: high amplitude cutoff, given analytically).
+4 Hz, 0.5-60 Hz), with a 2 ms absolute refractory period, or (``spiking="glm"``) as a
+Poisson GLM at 1 ms with a post-spike history filter on the log rate. A fraction of
+units are made bad on purpose so that quality control can be checked: contaminated (a
+second, non-refractory neuron mixed in, plus double detections: high ISI violations),
+drifting out (silent after part of the session: low presence ratio) or small (a large
+part of the amplitude distribution below the detection threshold: high amplitude
+cutoff, given analytically).
 
 Session timeline (like VBN): an active change-detection block (flashes of 250 ms every
 750 ms, changes every 4-11 flashes, 5% omissions), a spontaneous grey-screen block, then
@@ -129,6 +131,7 @@ def make_synthetic_session(
     refractory_s: Real = 0.002,
     dt: Real = 0.005,
     seed: int = 0,
+    spiking: str = "poisson",
 ) -> tuple[Session, SyntheticTruth]:
     """Simulate a session with known latents (see the module docstring for the model).
 
@@ -142,6 +145,11 @@ def make_synthetic_session(
         refractory_s: absolute refractory period of good units, seconds.
         dt: latent integration step, seconds.
         seed: random seed; the same seed gives the same session.
+        spiking: ``"poisson"`` (inhomogeneous Poisson with an absolute refractory
+            period) or ``"glm"`` (a Poisson GLM at 1 ms with a post-spike history filter
+            ``-3 exp(-tau / 10 ms)`` on the log rate: relative refractoriness and mild
+            adaptation, plus the absolute refractory period; slower, about 10 us per
+            simulated ms).
 
     Returns:
         ``(session, truth)``.
@@ -156,6 +164,8 @@ def make_synthetic_session(
             "need n_units >= 1, latent_dim >= 1 and active/passive "
             f"blocks of at least {10 * _FLASH_PERIOD} s.",
         )
+    if spiking not in ("poisson", "glm"):
+        raise SpikeDataError(None, f"spiking must be 'poisson' or 'glm', got {spiking!r}.")
     if not 0 <= bad_fraction <= 1:
         raise SpikeDataError(None, f"bad_fraction must be in [0, 1], got {bad_fraction}.")
     rng = np.random.default_rng(seed)
@@ -264,10 +274,17 @@ def make_synthetic_session(
         np.arange(n_bad) % 3
     ]
     trains = []
+    glm = (
+        _glm_trains(rng, latents, baseline, loadings, dt, float(refractory_s))
+        if spiking == "glm"
+        else None
+    )
     for u in range(n_units):
-        lam = np.exp(baseline[u] + latents @ loadings[u])
-        t = _poisson_times(rng, lam, dt)
-        t = _apply_refractory(t, refractory_s)
+        if glm is None:
+            lam = np.exp(baseline[u] + latents @ loadings[u])
+            t = _apply_refractory(_poisson_times(rng, lam, dt), refractory_s)
+        else:
+            t = glm[u]
         if bad_kind[u] == "contaminated":
             # A second, non-refractory neuron plus double-detected spikes (0.2-1.2 ms).
             extra = rng.uniform(0, t_stop, rng.poisson(base_rate[u] * t_stop + 20))
@@ -370,6 +387,55 @@ def _poisson_times(rng: np.random.Generator, lam: np.ndarray, dt: Real) -> np.nd
     counts = rng.poisson(lam * dt)
     steps = np.repeat(np.arange(len(lam)), counts)
     return np.sort((steps + rng.random(len(steps))) * dt)
+
+
+def _glm_trains(
+    rng: np.random.Generator,
+    latents: np.ndarray,
+    baseline: np.ndarray,
+    loadings: np.ndarray,
+    dt_latent: float,
+    refractory: float,
+    step: float = 0.001,
+    history_amp: float = -3.0,
+    history_tau: float = 0.010,
+) -> list[np.ndarray]:
+    """Discrete-time Poisson GLM: ``log rate = b + C x + a h(t)`` with ``h`` the
+    exponentially filtered own spike train (``a < 0``: relative refractoriness), spikes
+    drawn per ``step`` (s) with probability ``1 - exp(-rate step)``, and an absolute
+    refractory period. Spike times are the step starts plus half a step."""
+    n_units = len(baseline)
+    per = max(1, round(dt_latent / step))
+    decay = np.exp(-step / history_tau)
+    trace = np.zeros(n_units)
+    last = np.full(n_units, -np.inf)
+    steps_out, units_out = [], []
+    drive_all = baseline + latents @ loadings.T  # [latent step, unit]
+    k = 0
+    for i in range(len(latents)):
+        u_draws = rng.random((per, n_units))
+        for j in range(per):
+            t = k * step
+            lam = np.exp(drive_all[i] + history_amp * trace)
+            fire = u_draws[j] < -np.expm1(-lam * step)
+            fire &= t - last >= refractory - 1e-12
+            trace *= decay
+            if fire.any():
+                idx = np.flatnonzero(fire)
+                trace[idx] += 1.0
+                last[idx] = t
+                steps_out.append(np.full(idx.size, k))
+                units_out.append(idx)
+            k += 1
+    if not steps_out:
+        return [np.zeros(0) for _ in range(n_units)]
+    s_all = np.concatenate(steps_out)
+    u_all = np.concatenate(units_out)
+    order = np.lexsort((s_all, u_all))
+    s_all, u_all = s_all[order], u_all[order]
+    bounds = np.searchsorted(u_all, np.arange(n_units + 1))
+    times = (s_all + 0.5) * step
+    return [times[bounds[n] : bounds[n + 1]] for n in range(n_units)]
 
 
 def _apply_refractory(t: np.ndarray, refractory: Real) -> np.ndarray:
