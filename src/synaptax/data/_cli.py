@@ -116,13 +116,23 @@ def synthetic(
     active_s: Annotated[float, typer.Option(help="Active block (s).")] = 300.0,
     passive_s: Annotated[float, typer.Option(help="Passive block (s).")] = 300.0,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    spiking: Annotated[str, typer.Option(help="'poisson' or 'glm'.")] = "poisson",
 ) -> None:
     """Generate a synthetic session with ground-truth latents (NWB + .truth.npz)."""
-    from . import make_synthetic_session, truth_path, write_synthetic
+    from . import SpikeDataError, make_synthetic_session, truth_path, write_synthetic
 
-    s, truth = make_synthetic_session(
-        n_units=units, latent_dim=latent_dim, active_s=active_s, passive_s=passive_s, seed=seed
-    )
+    try:
+        s, truth = make_synthetic_session(
+            n_units=units,
+            latent_dim=latent_dim,
+            active_s=active_s,
+            passive_s=passive_s,
+            seed=seed,
+            spiking=spiking,
+        )
+    except SpikeDataError as exc:
+        _fail(exc)
+        return
     write_synthetic(out, s, truth)
     console.print(
         f"wrote {out} and {truth_path(out)}: {s.n_units} units, "
