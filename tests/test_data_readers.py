@@ -255,3 +255,20 @@ def test_vbn_like_nwb_written_by_pynwb(tmp_path) -> None:
     assert b.counts.sum() == sum(
         np.sum((t >= a) & (t <= z)) for t in trains for a, z in ((0.0, 14.5), (60.0, 74.5))
     )
+
+
+def test_allen_eye_tracking_pupil_area() -> None:
+    """The VBN files keep pupil area in an extension type; the reader looks for
+    ``acquisition[...].pupil_tracking.area`` (a stand-in object here: the extension's
+    namespace is not installed)."""
+    from types import SimpleNamespace
+
+    from synaptax.data._nwb import _allen_pupil_area
+
+    tracking = SimpleNamespace(area=np.array([1.0, 2.0]), timestamps=np.array([0.5, 0.6]))
+    nwb = SimpleNamespace(acquisition={"EyeTracking": SimpleNamespace(pupil_tracking=tracking)})
+    ts = _allen_pupil_area(nwb)
+    assert ts is not None
+    np.testing.assert_array_equal(ts.data, [1.0, 2.0])
+    np.testing.assert_array_equal(ts.timestamps, [0.5, 0.6])
+    assert _allen_pupil_area(SimpleNamespace(acquisition={})) is None

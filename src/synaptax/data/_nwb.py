@@ -295,6 +295,9 @@ def _session_from_nwbfile(nwb: Any, path: Path, t_stop: Real | None) -> Session:
                     else obj.starting_time + np.arange(len(obj.data)) / obj.rate
                 )
                 behaviour[name] = TimeSeries(ts, np.asarray(obj.data[:]), obj.unit or "")
+    pupil = _allen_pupil_area(nwb)
+    if pupil is not None and "pupil_area" not in behaviour:
+        behaviour["pupil_area"] = pupil
 
     extents = [0.0, *epochs.stop.tolist()]
     for tab in (stimulus, trials):
@@ -320,6 +323,23 @@ def _session_from_nwbfile(nwb: Any, path: Path, t_stop: Real | None) -> Session:
         source=str(path),
         amplitudes=amplitudes,
     )
+
+
+def _allen_pupil_area(nwb: Any) -> TimeSeries | None:
+    """Pupil area from the Allen ``EyeTracking`` acquisition (ndx-ellipse-eye-tracking:
+    ``pupil_tracking.area`` with its timestamps), if the file has one."""
+    for obj in nwb.acquisition.values():
+        tracking = getattr(obj, "pupil_tracking", None)
+        area = getattr(tracking, "area", None)
+        stamps = getattr(tracking, "timestamps", None)
+        if area is None or stamps is None:
+            continue
+        try:
+            stamps = stamps.timestamps if hasattr(stamps, "timestamps") else stamps
+            return TimeSeries(np.asarray(stamps[:]), np.asarray(area[:]), "pixels^2")
+        except (TypeError, ValueError, IndexError):
+            return None
+    return None
 
 
 def _join_structure(nwb: Any, unit_cols: dict[str, np.ndarray]) -> None:
