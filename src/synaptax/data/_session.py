@@ -391,7 +391,14 @@ class _SubsetSpikeTrains(SpikeTrains):
     def read(
         self, units: Int[np.ndarray, " k"]
     ) -> tuple[Float[np.ndarray, " n"], Int[np.ndarray, " k_plus_one"]]:
-        return self.parent.read(self.index[np.asarray(units, dtype=np.int64)])
+        units = np.asarray(units, dtype=np.int64)
+        if units.size and (units.min() < 0 or units.max() >= self.n_units):
+            raise SpikeDataError(
+                self.source,
+                f"unit index out of range 0..{self.n_units - 1}: {units.min()}..{units.max()}.",
+                "pass indices into the selected units (not unit ids).",
+            )
+        return self.parent.read(self.index[units])
 
     def read_part(self, unit: int, start: int, stop: int) -> Float[np.ndarray, " n"]:
         return self.parent.read_part(int(self.index[unit]), start, stop)
