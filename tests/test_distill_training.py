@@ -76,3 +76,19 @@ def test_distill_rejects_bad_split():
     u, z = distill.synthetic_latents(0, 400, n_latents=2)
     with pytest.raises(ValueError, match="n_train"):
         distill.distill(_student(n_lat=2), u, z, n_train=100)
+
+
+def test_cka_loss_option():
+    import equinox as eqx
+
+    st = _student()
+    u, z = distill.synthetic_latents(1, 300, n_latents=3)
+    loss_fn = eqx.filter_value_and_grad(distill.distillation_loss, has_aux=True)
+    (loss, aux), g = loss_fn(st, u[:, None], z[:, None], burn_in=20, similarity="cka")
+    pred, _ = st(u[:, None])
+    expected = distill.linear_cka(pred[20:, 0], z[20:])
+    np.testing.assert_allclose(float(aux["cca"]), float(expected), rtol=1e-10)
+    np.testing.assert_allclose(float(loss), -float(expected) + float(aux["rate_penalty"]))
+    assert float(jnp.abs(g.w_out).sum()) > 0
+    with pytest.raises(ValueError, match="'cca' or 'cka'"):
+        distill.distillation_loss(st, u[:, None], z[:, None], similarity="svcca")

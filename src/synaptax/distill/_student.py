@@ -12,6 +12,7 @@ linear, and it is cheaper). The loss is
 
     L = -cca_similarity(h, z; ridge) + rate_weight * rate_penalty(s; 5-20 Hz)
 
+(or ``-linear_cka(h, z)`` in place of the CCA term)
 with ``z`` the teacher's latents, bins of the first ``burn_in`` steps of each window left
 out (the network starts at rest).
 """
@@ -24,7 +25,7 @@ import jax.numpy as jnp
 from jaxtyping import Array, Float, PRNGKeyArray
 
 from ..snn import RecurrentNetwork, rate_penalty, simulate
-from ._similarity import cca_similarity
+from ._similarity import cca_similarity, linear_cka
 
 
 class SpikingStudent(eqx.Module):
@@ -96,8 +97,9 @@ def distillation_loss(
     rate_weight: float = 1.0,
     ridge: float = 1e-3,
     rate_band: tuple[float, float] = (5.0, 20.0),
+    similarity: str = "cca",
 ) -> tuple[Float[Array, ""], dict[str, Float[Array, ""]]]:
-    """Distillation loss ``-CCA + rate_weight * rate penalty`` and its parts.
+    """Distillation loss ``-similarity + rate_weight * rate penalty`` and its parts.
 
     Args:
         student: the student.
@@ -107,15 +109,25 @@ def distillation_loss(
         rate_weight: weight of the homeostatic penalty.
         ridge: relative ridge of the CCA.
         rate_band: (low, high) firing-rate band in Hz.
+        similarity: ``"cca"`` (ridge CCA, :func:`cca_similarity`; invariant to any linear
+            map of the readout) or ``"cka"`` (:func:`linear_cka`; invariant to rotations
+            and scale only).
 
     Returns:
-        ``(loss, {"cca": ..., "rate_penalty": ..., "mean_rate": ...})``.
+        ``(loss, {"cca": ..., "rate_penalty": ..., "mean_rate": ...})``; the ``"cca"`` entry
+        holds the similarity used (CKA when ``similarity="cka"``).
     """
+    if similarity not in ("cca", "cka"):
+        raise ValueError(f"`similarity` must be 'cca' or 'cka', got {similarity!r}.")
     if burn_in < 0 or burn_in >= inputs.shape[0]:
         raise ValueError(f"`burn_in` must be in [0, time) = [0, {inputs.shape[0]}), got {burn_in}.")
     pred, spikes = student(inputs)
     pred, spikes, lat = pred[burn_in:], spikes[burn_in:], latents[burn_in:]
-    sim = cca_similarity(pred.reshape(-1, pred.shape[-1]), lat.reshape(-1, lat.shape[-1]), ridge)
+    pred2, lat2 = pred.reshape(-1, pred.shape[-1]), lat.reshape(-1, lat.shape[-1])
+    if similarity == "cca":
+        sim = cca_similarity(pred2, lat2, ridge)
+    else:
+        sim = linear_cka(pred2, lat2)
     pen = rate_penalty(spikes, student.bin_ms, *rate_band)
     mean_rate = jnp.mean(spikes) * 1000.0 / student.bin_ms
     return -sim + rate_weight * pen, {"cca": sim, "rate_penalty": pen, "mean_rate": mean_rate}

@@ -36,8 +36,11 @@ class DistillConfig:
         burn_in: leading bins of each window left out of the loss.
         lr: Adam learning rate.
         clip: global gradient-norm clip.
-        rate_weight: weight of the 5-20 Hz penalty.
+        rate_weight: weight of the rate penalty.
+        rate_band: (low, high) band of the rate penalty in Hz; a band a little inside the
+            5-20 Hz target leaves a margin for the held-out time.
         ridge: relative ridge of the CCA loss.
+        similarity: "cca" (default) or "cka", see :func:`distillation_loss`.
         seed: seed of the window sampler.
     """
 
@@ -47,8 +50,10 @@ class DistillConfig:
     burn_in: int = 20
     lr: float = 3e-3
     clip: float = 1.0
-    rate_weight: float = 10.0
+    rate_weight: float = 20.0
+    rate_band: tuple[float, float] = (7.0, 17.0)
     ridge: float = 1e-3
+    similarity: str = "cca"
     seed: int = 0
 
 
@@ -75,6 +80,8 @@ def make_step(optimizer: optax.GradientTransformation, static, cfg: DistillConfi
                 burn_in=cfg.burn_in,
                 rate_weight=cfg.rate_weight,
                 ridge=cfg.ridge,
+                rate_band=cfg.rate_band,
+                similarity=cfg.similarity,
             )
 
         (loss, aux), grads = jax.value_and_grad(loss_fn, has_aux=True)(params)
