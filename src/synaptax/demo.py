@@ -11,8 +11,9 @@ import numpy as np
 from rich.console import Console
 
 import synaptax as sx
-import synaptax.testing.neuron_ref
+from synaptax.morph import type_name
 from synaptax.morph.synthetic import write_branched_cell
+from synaptax.testing.neuron_ref import spike_times
 
 
 def run_simulator_demo(out: Path, t_max: float = 60.0, dt: float = 0.025) -> Path:
@@ -59,7 +60,7 @@ def run_simulator_demo(out: Path, t_max: float = 60.0, dt: float = 0.025) -> Pat
             t,
             v[n],
             lw=1,
-            label=f"{sx.morph.type_name(int(d.section_type[n]))} tip, {d.distance[n]:.0f} um",
+            label=f"{type_name(int(d.section_type[n]))} tip, {d.distance[n]:.0f} um",
         )
     ax1.set_xlabel("time (ms)")
     ax1.set_ylabel("membrane potential (mV)")
@@ -71,6 +72,6 @@ def run_simulator_demo(out: Path, t_max: float = 60.0, dt: float = 0.025) -> Pat
     png = out / "simulator_demo.png"
     fig.savefig(png, dpi=120)
     plt.close(fig)
-    n_spikes = len(sx.testing.neuron_ref.spike_times(v[cell.soma], dt))
+    n_spikes = len(spike_times(v[cell.soma], dt))
     console.print(f"somatic spikes: {n_spikes}; figure: [cyan]{png}[/cyan]")
     return png

@@ -26,13 +26,15 @@ Probe = tuple[str, int | np.integer]
 
 
 def _check_params(params: Params) -> Params:
+    """Reject NaN/inf parameters whose values are known (under ``jit`` or ``grad`` the
+    traced ones cannot be inspected here; check them before transforming)."""
     leaves, _ = jax.tree_util.tree_flatten_with_path(params)
     for path, leaf in leaves:
-        if isinstance(leaf, jax.core.Tracer):
+        try:
+            values = np.asarray(leaf)
+        except jax.errors.TracerArrayConversionError:
             continue
-        bad = ~np.isfinite(
-            np.asarray(leaf)
-        )  # concrete values only; traced ones are checked by the caller
+        bad = ~np.isfinite(values)
         if bad.any():
             name = jax.tree_util.keystr(path)
             raise ValueError(
@@ -81,7 +83,7 @@ def simulate(
     record: Sequence[Probe] | None = None,
     method: Literal["bwd_euler", "crank_nicolson"] = "bwd_euler",
     checkpoint: int | None = None,
-) -> Float[Array, "probe time"]:
+) -> Float[Array, " probe time"]:
     """Simulate ``t_max`` ms in steps of ``dt`` ms; returns the recordings.
 
     Args:

@@ -114,7 +114,7 @@ class Cell:
         *,
         sections: int | Sequence[int] | None = None,
         types: str | Sequence[str] | None = None,
-        distance: tuple[float | None, float | None] | None = None,
+        distance: tuple[float | int | None, float | int | None] | None = None,
     ) -> Selection:
         """Compartments by section index, section type name and/or path distance (um)
         from the soma's midpoint (``(min, max)``, either end ``None``)."""

@@ -29,15 +29,15 @@ def _resample_contour(contour: np.ndarray, n: int = 100) -> np.ndarray:
 
 def _monotone(d: np.ndarray, r: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Drop points (scanning from the end) that do not increase, as Import3d does."""
-    d, r = list(d), list(r)
-    j = len(d) - 1
+    dl, rl = list(d), list(r)
+    j = len(dl) - 1
     while j > 0:
-        if d[j] <= d[j - 1]:
-            del d[j], r[j]
-            if j != len(d):
+        if dl[j] <= dl[j - 1]:
+            del dl[j], rl[j]
+            if j != len(dl):
                 j += 1
         j -= 1
-    return np.asarray(d), np.asarray(r)
+    return np.asarray(dl), np.asarray(rl)
 
 
 def contour_to_centroid(contour: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -263,4 +263,4 @@ def _is_three_point_soma(xyz, diam, types, par, children) -> bool:
     if not (diam[1] == diam[0] and diam[2] == diam[0]):
         return False
     length = np.linalg.norm(xyz[1] - xyz[0]) + np.linalg.norm(xyz[2] - xyz[0])
-    return abs(length / diam[0] - 1.0) < 0.01
+    return bool(abs(length / diam[0] - 1.0) < 0.01)

@@ -15,6 +15,7 @@ half of one segment plus the child-side half of the next, as NEURON's ``ri()``.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -135,7 +136,7 @@ class Discretization:
         return int(centers[min(int(x * ns), ns - 1)])
 
 
-def discretize(morph: Morphology, nseg: int | np.ndarray | list[int]) -> Discretization:
+def discretize(morph: Morphology, nseg: int | np.ndarray | Sequence[int]) -> Discretization:
     """Lay out the nodes of a morphology with ``nseg`` segments per section."""
     nsec = morph.n_sections
     ns = np.broadcast_to(np.asarray(nseg, dtype=int), (nsec,)).copy()

@@ -7,6 +7,7 @@ Needs the ``neuron`` package (a test extra). Used by the tests and benchmarks.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Literal
 
 import numpy as np
 
@@ -102,7 +103,7 @@ def compare_with_neuron(
     dt: float = 0.025,
     delay: float = 5.0,
     dur: float = 30.0,
-    method: str = "bwd_euler",
+    method: Literal["bwd_euler", "crank_nicolson"] = "bwd_euler",
     n_sites: int = 5,
     ra: float = 100.0,
 ) -> dict:
