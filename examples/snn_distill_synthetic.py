@@ -1,4 +1,4 @@
-"""Distil synthetic latents into a Dale-constrained spiking network (runs in ~1 min on CPU).
+"""Distil synthetic latents into a Dale-constrained spiking network (runs in under a minute on CPU).
 
     python examples/snn_distill_synthetic.py
 
@@ -15,15 +15,15 @@ from synaptax import distill, snn
 
 
 def main() -> None:
-    inputs, latents = distill.synthetic_latents(seed=0, n_bins=12_000, n_latents=4)
-    n_train = 9_600  # the last 20% (24 s) is held out
+    inputs, latents = distill.synthetic_latents(seed=0, n_bins=24_000, n_latents=4)
+    n_train = 19_200  # the last 20% (48 s) is held out
     inputs = (inputs - inputs[:n_train].mean(0)) / inputs[:n_train].std(0)
 
     neuron = snn.LIF(128, tau_mem=20.0, dt=10.0, spike_fn=snn.fast_sigmoid(25.0))
     network = snn.RecurrentNetwork(jax.random.key(0), inputs.shape[1], neuron, in_gain=0.1)
     student = distill.SpikingStudent(jax.random.key(1), network, latents.shape[1], bin_ms=10.0)
 
-    config = distill.DistillConfig(n_steps=150, batch=16, window=200, burn_in=20)
+    config = distill.DistillConfig(n_steps=400, batch=16, window=200, burn_in=20)
     result = distill.distill(student, inputs, latents, n_train=n_train, config=config)
     ev = result.evaluation
     print(f"held-out CCA        {ev['cca_heldout']:.3f}  per latent {ev['cca_per_dim']}")
