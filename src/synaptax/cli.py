@@ -20,10 +20,12 @@ app.add_typer(data_app, name="data")
 def demo(
     out: Path = typer.Option(Path("demo_output"), help="Folder for the figures and traces."),
 ) -> None:
-    """Run the main job on embedded data: build a cell, simulate a current step, plot it."""
-    from synaptax.demo import run_simulator_demo
+    """Run the main job on embedded data: build a cell, simulate a current step and plot
+    it; then generate a synthetic spike session, quality-control it, bin it and report."""
+    from synaptax.demo import run_data_demo, run_simulator_demo
 
     run_simulator_demo(out)
+    run_data_demo(out)
 
 
 def main() -> None:  # pragma: no cover - console entry
