@@ -147,8 +147,8 @@ def test_substeps_equal_fine_simulation():
         jax.random.key(1), 3, snn.LIF(30, tau_mem=20.0, dt=1.0), in_gain=1.0, bias=0.05
     )
     x = jax.random.normal(jax.random.key(2), (20, 2, 3))
-    _, coarse = snn.simulate(net, x, substeps=10)
-    _, fine = snn.simulate(net, jnp.repeat(x, 10, axis=0))
+    coarse = snn.simulate(net, x, substeps=10).spikes
+    fine = snn.simulate(net, jnp.repeat(x, 10, axis=0)).spikes
     np.testing.assert_allclose(np.asarray(coarse), np.asarray(fine).reshape(20, 10, 2, 30).sum(1))
     assert float(coarse.sum()) > 0
     with pytest.raises(ValueError, match="time first"):
@@ -159,6 +159,6 @@ def test_float32_network_runs_and_differentiates():
     net = snn.RecurrentNetwork(jax.random.key(1), 3, snn.LIF(16, dt=1.0), in_gain=1.0)
     net = jax.tree.map(lambda a: a.astype(jnp.float32) if eqx.is_inexact_array(a) else a, net)
     x = jnp.ones((50, 3), jnp.float32)
-    g = eqx.filter_grad(lambda n: snn.simulate(n, x)[1].sum())(net)
+    g = eqx.filter_grad(lambda n: snn.simulate(n, x).spikes.sum())(net)
     assert g.w_in.dtype == jnp.float32
     assert np.isfinite(np.asarray(g.w_in)).all() and np.abs(np.asarray(g.w_in)).sum() > 0

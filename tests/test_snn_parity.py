@@ -112,7 +112,7 @@ def test_rleaky_matches_snntorch_forward_and_gradient():
     target = _inputs(5, (T, B, N), scale=0.1, offset=0.0)
 
     def loss_ours(net):
-        _, s, v = snn.simulate(net, jnp.asarray(x), record_voltage=True)
+        _, s, v = snn.simulate(net, jnp.asarray(x), record_voltage=True)  # (state, spikes, v)
         return jnp.sum(v * target), (s, v)
 
     (l_ours, (s_ours, v_ours)), g = eqx.filter_value_and_grad(loss_ours, has_aux=True)(net)

@@ -76,7 +76,7 @@ class SpikingStudent(eqx.Module):
         self, inputs: Float[Array, "time *batch input"]
     ) -> tuple[Float[Array, "time *batch latent"], Float[Array, "time *batch neuron"]]:
         """Filtered readout and spike counts per bin, from rest."""
-        _, spikes = simulate(self.network, inputs, substeps=self.substeps)
+        spikes = simulate(self.network, inputs, substeps=self.substeps).spikes
         drive = spikes @ self.w_out.T + self.b_out
         k = jnp.exp(-self.bin_ms / self.tau_filter)
 

@@ -13,6 +13,7 @@ from ._homeostasis import fraction_in_band as fraction_in_band
 from ._homeostasis import rate_penalty as rate_penalty
 from ._network import NetworkState as NetworkState
 from ._network import RecurrentNetwork as RecurrentNetwork
+from ._network import Simulation as Simulation
 from ._network import simulate as simulate
 from ._neurons import LIF as LIF
 from ._neurons import AbstractNeuron as AbstractNeuron

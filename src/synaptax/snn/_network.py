@@ -126,6 +126,15 @@ def _check_inputs(network: RecurrentNetwork, inputs, substeps: int) -> None:
         raise ValueError(f"`substeps` must be a positive int, got {substeps!r}.")
 
 
+class Simulation(NamedTuple):
+    """Result of :func:`simulate`: final state, spike counts per bin, and (optionally) the
+    membrane potential at the end of each bin."""
+
+    state: NetworkState
+    spikes: Float[Array, "time *batch neuron"]
+    v: Float[Array, "time *batch neuron"] | None
+
+
 def simulate(
     network: RecurrentNetwork,
     inputs: Float[Array, "time *batch input"],
@@ -133,10 +142,7 @@ def simulate(
     *,
     substeps: int = 1,
     record_voltage: bool = False,
-) -> (
-    tuple[NetworkState, Float[Array, "time *batch neuron"]]
-    | tuple[NetworkState, Float[Array, "time *batch neuron"], Float[Array, "time *batch neuron"]]
-):
+) -> Simulation:
     """Run the network over time (the single ``lax.scan`` driver).
 
     Args:
@@ -148,8 +154,8 @@ def simulate(
         record_voltage: also return the membrane potential at the end of each bin.
 
     Returns:
-        ``(final_state, spikes)`` with spike counts per bin, or
-        ``(final_state, spikes, v)`` when ``record_voltage``.
+        :class:`Simulation` ``(state, spikes, v)``: final state, spike counts per bin, and
+        the potential at the end of each bin (``None`` unless ``record_voltage``).
     """
     _check_inputs(network, inputs, substeps)
     batch_shape = inputs.shape[1:-1]
@@ -170,10 +176,7 @@ def simulate(
 
             carry, ss = jax.lax.scan(sub, carry, None, length=substeps)
             s = jnp.sum(ss, axis=0)
-        out = (s, carry.neuron.v) if record_voltage else s
-        return carry, out
+        return carry, (s, carry.neuron.v if record_voltage else None)
 
-    final, out = jax.lax.scan(bin_step, state, currents)
-    if record_voltage:
-        return final, out[0], out[1]
-    return final, out
+    final, (spikes, v) = jax.lax.scan(bin_step, state, currents)
+    return Simulation(final, spikes, v)
