@@ -215,10 +215,10 @@ def input_ridge_baseline(u, z, n_train, lags: int = 100, stride: int = 5, alpha=
 
 
 def run_distillation(quick: bool) -> dict:
-    n_bins = 12_000 if quick else 36_000
+    n_bins = 24_000 if quick else 36_000
     n_neurons = 128 if quick else 512
     cfg = distill.DistillConfig(
-        n_steps=80 if quick else 400, batch=16 if quick else 32, window=200, burn_in=BURN_IN
+        n_steps=250 if quick else 400, batch=16 if quick else 32, window=200, burn_in=BURN_IN
     )
     u, z = distill.synthetic_latents(0, n_bins, n_latents=6)
     n_train = int(0.8 * n_bins)
