@@ -63,8 +63,16 @@ def _probe_reader(model: Model, params: Params, probes: Sequence[Probe]):
             raise ValueError(f"cannot record {what!r}: no channel {ch!r} (have {names})")
         k = names.index(ch)
         chan = params.channels[k]
+        nc = model.n_center
+        if node >= nc:
+            raise ValueError(
+                f"cannot record {what!r} at node {node}: it is a zero-area section end "
+                "without membrane; record at a segment (cell.location(section, x), 0 < x < 1)"
+            )
         if var == "i":
-            readers.append(lambda v, st, k=k, node=node: params.channels[k].current(v, st[k])[node])
+            readers.append(
+                lambda v, st, k=k, node=node, nc=nc: params.channels[k].current(v[:nc], st[k])[node]
+            )
         elif var in chan.state_names:
             j = chan.state_names.index(var)
             readers.append(lambda v, st, k=k, j=j, node=node: st[k][j][node])
@@ -139,28 +147,31 @@ def simulate(
         drive.append(jnp.stack([jnp.asarray(s.voltage, dtype) for s in vclamps], axis=-1))
     xs = jnp.concatenate(drive, axis=-1) if drive else jnp.zeros((nt, 0), dtype)
     n_ic = len(iclamps)
-    center = model.center
+    nc = model.n_center  # segment centres come first; the rest are zero-area ends
+    cap_c = cap[:nc]
+    ends = jnp.zeros((model.n - nc,), dtype)
 
     v0 = jnp.full((model.n,), params.v_init, dtype=dtype)
-    s0 = tuple(ch.init_state(v0, params.celsius) for ch in params.channels)
+    s0 = tuple(ch.init_state(v0[:nc], params.celsius) for ch in params.channels)
 
     def record_now(v, st):
         return jnp.stack([r(v, st) for r in readers]) if readers else jnp.zeros((0,), dtype)
 
     def step(carry, x):
         v, st = carry
-        i_ion = jnp.zeros_like(v)
-        g_ion = jnp.zeros_like(v)
+        vc = v[:nc]
+        i_ion = jnp.zeros_like(vc)
+        g_ion = jnp.zeros_like(vc)
         for ch, mask, s in zip(params.channels, model.masks, st, strict=True):
-            i, g = ch.current_and_conductance(v, s)
+            i, g = ch.current_and_conductance(vc, s)
             i_ion = i_ion + mask * i
             g_ion = g_ion + mask * g
         # Solve for the new potential directly: the axial terms stay in the matrix, so
         # (C/dt + g_ion + A) u = (C/dt + g_ion) v - i_ion + stimuli, u = v(t + dt) for
         # backward Euler and v(t + dt/2) for Crank-Nicolson (then v(t + dt) = 2u - v).
-        g_eff = cap * center + g_ion * center
-        rhs = g_eff * v - i_ion * center
-        diag = diag_ax + g_eff
+        g_c = cap_c + g_ion
+        rhs = jnp.concatenate([g_c * vc - i_ion, ends])
+        diag = diag_ax + jnp.concatenate([g_c, ends])
         if n_ic:
             rhs = rhs.at[ic_nodes].add(ic_scale * x[:n_ic])
         if vclamps:
@@ -168,8 +179,9 @@ def simulate(
             diag = diag.at[vc_nodes].add(vc_g)
         u = solve(lower, upper, diag, rhs)
         v = 2.0 * u - v if crank_nicolson else u
+        vc = v[:nc]
         st = tuple(
-            ch.update(v, s, dt, params.celsius) for ch, s in zip(params.channels, st, strict=True)
+            ch.update(vc, s, dt, params.celsius) for ch, s in zip(params.channels, st, strict=True)
         )
         return (v, st), record_now(v, st)
 

@@ -227,12 +227,15 @@ class Cell:
         """Freeze the cell into an immutable :class:`Model` and its :class:`Params`."""
         d = self.disc
         f = lambda a: jnp.asarray(a, dtype=dtype)
+        # channels live on the segment centres, which are stored first
+        nc = d.n_center
         channels, masks = [], []
         for cls, mask, vals in self._channels.values():
-            channels.append(cls(**{k: f(v) for k, v in vals.items()}))
-            masks.append(f(mask & d.is_center))
+            channels.append(cls(**{k: f(v[:nc]) for k, v in vals.items()}))
+            masks.append(f(mask[:nc]))
         model = Model(
-            tree=Tree(d.parent),
+            tree=Tree(d.parent, d.order),
+            n_center=nc,
             solver=solver,
             layout=_Static(d),
             center=f(d.is_center),

@@ -21,7 +21,8 @@ class Params(eqx.Module):
         length: segment length, um.
         v_init: initial membrane potential, mV.
         celsius: temperature, degC.
-        channels: one module per inserted mechanism, with per-node parameters.
+        channels: one module per inserted mechanism, with one value per segment centre
+            (the first ``model.n_center`` nodes).
     """
 
     cm: Float[Array, " comp"]
@@ -58,6 +59,7 @@ class Model(eqx.Module):
     tree: Tree = eqx.field(static=True)
     solver: Method = eqx.field(static=True)
     layout: _Static = eqx.field(static=True)
+    n_center: int = eqx.field(static=True)
     center: Float[Array, " comp"]
     shape_left: Float[Array, " comp"]
     shape_right: Float[Array, " comp"]
@@ -65,7 +67,7 @@ class Model(eqx.Module):
     has_parent: Bool[Array, " comp"]
     r_prev: Int[Array, " comp"]
     has_prev: Bool[Array, " comp"]
-    masks: tuple[Float[Array, " comp"], ...]
+    masks: tuple[Float[Array, " center"], ...]
 
     @property
     def n(self) -> int:

@@ -99,6 +99,10 @@ class Discretization:
         r_prev: node whose right half lies between this node and its parent, or -1.
         distance: path distance from the root's midpoint, um.
         nseg: segments per section.
+        section_type: SWC type code of each node's section.
+        order: a parents-first sweep order of the nodes (breadth-first).
+
+    Segment centres are stored first (``n_center`` of them), then the ends.
     """
 
     parent: np.ndarray
@@ -112,6 +116,11 @@ class Discretization:
     distance: np.ndarray
     nseg: np.ndarray
     section_type: np.ndarray
+    order: np.ndarray
+
+    @property
+    def n_center(self) -> int:
+        return int(self.is_center.sum())
 
     @property
     def n(self) -> int:
@@ -128,7 +137,7 @@ class Discretization:
             return int(nodes[~self.is_center[nodes]][-1])
         if x == 0.0:
             if section == 0:
-                return int(nodes[0])
+                return int(np.flatnonzero(self.parent < 0)[0])
             first_center = nodes[self.is_center[nodes]][0]
             return int(self.parent[first_center])
         ns = int(self.nseg[section])
@@ -225,15 +234,18 @@ def discretize(morph: Morphology, nseg: int | np.ndarray | Sequence[int]) -> Dis
         center_nodes.append(centers)
     parent = np.asarray(cols["parent"], dtype=np.int64)
     r_prev = np.asarray(cols["r_prev"], dtype=np.int64)
-    # Breadth-first numbering (stable by depth): parents still precede children, and
-    # consecutive nodes lie on independent paths, so the tree solve's sweeps are not one
-    # long dependency chain (several times faster on out-of-order CPUs).
+    # Storage: segment centres first (so channels act on one contiguous block), then the
+    # zero-area ends; each block breadth-first. The tree solve sweeps nodes in
+    # breadth-first order (``order``), where consecutive nodes lie on independent paths
+    # and the sweeps overlap well on out-of-order CPUs.
     depth = np.zeros(len(parent), dtype=np.int64)
     for k in range(1, len(parent)):
         depth[k] = depth[parent[k]] + 1
-    order = np.argsort(depth, kind="stable")
+    is_center = np.asarray(cols["is_center"], dtype=bool)
+    order = np.lexsort((depth, ~is_center))  # centres first, then by depth (stable)
     new_of = np.empty_like(order)
     new_of[order] = np.arange(len(order))
+    sweep = new_of[np.argsort(depth, kind="stable")].astype(np.int32)
 
     def remap(idx: np.ndarray) -> np.ndarray:
         return np.where(idx >= 0, new_of[np.maximum(idx, 0)], -1).astype(np.int32)[order]
@@ -253,4 +265,5 @@ def discretize(morph: Morphology, nseg: int | np.ndarray | Sequence[int]) -> Dis
         distance=take("distance", float),
         nseg=ns,
         section_type=take("section_type", np.int32),
+        order=sweep,
     )

@@ -40,14 +40,17 @@ Method = Literal["native", "levels", "auto"]
 
 @dataclass(frozen=True, eq=False)
 class Tree:
-    """Static topology of a forest of compartments (hashable by identity).
+    """Static topology of a forest of nodes (hashable by identity).
 
     Attributes:
-        parent: ``int32[n]``, ``parent[i] < i``, ``-1`` for roots.
+        parent: ``int32[n]``, the parent of each node, ``-1`` for roots.
+        order: ``int32[n]``, a sweep order in which every parent precedes its children
+            (default: ``0..n-1``, which then requires ``parent[i] < i``).
         depth: ``int32[n]``, distance in nodes from the node's root.
     """
 
     parent: np.ndarray
+    order: np.ndarray | None = None
     depth: np.ndarray = field(init=False)
 
     def __post_init__(self) -> None:
@@ -55,19 +58,27 @@ class Tree:
         n = parent.shape[0]
         if parent.ndim != 1 or n == 0:
             raise ValueError(f"parent must be a non-empty 1-D array, got shape {parent.shape}")
-        idx = np.arange(n)
-        bad = (parent >= idx) | (parent < -1)
+        order = (
+            np.arange(n, dtype=np.int32) if self.order is None else np.asarray(self.order, np.int32)
+        )
+        if order.shape != (n,) or not np.array_equal(np.sort(order), np.arange(n)):
+            raise ValueError(f"order must be a permutation of 0..{n - 1}")
+        position = np.empty(n, dtype=np.int64)
+        position[order] = np.arange(n)
+        bad = (parent < -1) | (parent >= n)
+        bad |= (parent >= 0) & (position[np.clip(parent, 0, n - 1)] >= position)
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
             raise ValueError(
-                f"nodes must be ordered parents first: parent[{i}] = {parent[i]} is not in "
-                f"[-1, {i}); reorder the nodes (e.g. depth-first from the root)"
+                f"nodes must be swept parents first: node {i} has parent {parent[i]}, which "
+                "does not come before it; reorder the nodes (e.g. depth-first from the root)"
             )
         depth = np.zeros(n, dtype=np.int32)
-        for i in range(n):
+        for i in order:
             if parent[i] >= 0:
                 depth[i] = depth[parent[i]] + 1
         object.__setattr__(self, "parent", parent)
+        object.__setattr__(self, "order", order)
         object.__setattr__(self, "depth", depth)
 
     @property
@@ -90,12 +101,14 @@ def _native_solve(tree: Tree, lower, upper, diag, rhs):
 
     out_struct = jax.ShapeDtypeStruct(shape, dtype)
     call = jax.ffi.ffi_call(name, out_struct, vmap_method="expand_dims")
+    one = (1,) * (nb - 1) + (tree.n,)
     return call(
         expand(lower),
         expand(upper),
         expand(diag),
         expand(rhs),
-        jnp.asarray(tree.parent).reshape((1,) * (nb - 1) + (tree.n,)),
+        jnp.asarray(tree.parent).reshape(one),
+        jnp.asarray(tree.order).reshape(one),
     )
 
 

@@ -2,8 +2,8 @@
 //
 // Solves A x = r for a matrix whose sparsity is a forest: row i holds diag[i] on the
 // diagonal, lower[i] in column parent[i] and, for every child c of i, upper[c] in
-// column c. Nodes are ordered so that parent[i] < i (parent[i] = -1 marks a root),
-// which makes one sweep from the leaves to the roots and one back an exact O(n) solve.
+// column c (parent[i] = -1 marks a root). `order` lists the nodes parents first, so one
+// sweep from the leaves to the roots and one back make an exact O(n) solve.
 //
 // Leading (batch) dimensions broadcast NumPy-style: each operand's batch dimension is
 // either the output's or 1, which is what jax.ffi's "expand_dims" vmap method passes.
@@ -57,13 +57,13 @@ ffi::Error BatchOffsets(const Buf& buf, ffi::Span<const int64_t> out_dims, int64
 template <ffi::DataType T>
 ffi::Error HinesImpl(ffi::Buffer<T> lower, ffi::Buffer<T> upper, ffi::Buffer<T> diag,
                      ffi::Buffer<T> rhs, ffi::Buffer<ffi::S32> parent,
-                     ffi::ResultBuffer<T> out) {
+                     ffi::Buffer<ffi::S32> order, ffi::ResultBuffer<T> out) {
   using Real = ffi::NativeType<T>;
   auto out_dims = out->dimensions();
   if (out_dims.size() == 0) return ffi::Error::InvalidArgument("hines: scalar output");
   const int64_t n = out_dims[out_dims.size() - 1];
-  if (parent.element_count() != n) {
-    return ffi::Error::InvalidArgument("hines: parent must have one entry per node");
+  if (parent.element_count() != n || order.element_count() != n) {
+    return ffi::Error::InvalidArgument("hines: parent and order need one entry per node");
   }
   Broadcast bl, bu, bd, br;
   for (auto [buf, bc] : {std::pair{&lower, &bl}, std::pair{&upper, &bu},
@@ -72,6 +72,7 @@ ffi::Error HinesImpl(ffi::Buffer<T> lower, ffi::Buffer<T> upper, ffi::Buffer<T> 
     if (!err.success()) return err;
   }
   const int32_t* par = parent.typed_data();
+  const int32_t* ord = order.typed_data();
   const int64_t batch = static_cast<int64_t>(br.offsets.size());
   Real* x_all = out->typed_data();
   // One system after another: with breadth-first node numbering consecutive nodes
@@ -89,7 +90,8 @@ ffi::Error HinesImpl(ffi::Buffer<T> lower, ffi::Buffer<T> upper, ffi::Buffer<T> 
       d[i] = dg[i];
       x[i] = r[i];
     }
-    for (int64_t i = n - 1; i >= 0; --i) {
+    for (int64_t k = n - 1; k >= 0; --k) {
+      const int32_t i = ord[k];
       const int32_t p = par[i];
       if (p >= 0) {
         const Real f = up[i] / d[i];
@@ -97,7 +99,8 @@ ffi::Error HinesImpl(ffi::Buffer<T> lower, ffi::Buffer<T> upper, ffi::Buffer<T> 
         x[p] -= f * x[i];
       }
     }
-    for (int64_t i = 0; i < n; ++i) {
+    for (int64_t k = 0; k < n; ++k) {
+      const int32_t i = ord[k];
       const int32_t p = par[i];
       if (p >= 0) x[i] -= lo[i] * x[p];
       x[i] /= d[i];
@@ -115,6 +118,7 @@ XLA_FFI_DEFINE_HANDLER_SYMBOL(SynaptaxHinesF64, HinesImpl<ffi::F64>,
                                   .Arg<ffi::Buffer<ffi::F64>>()
                                   .Arg<ffi::Buffer<ffi::F64>>()
                                   .Arg<ffi::Buffer<ffi::S32>>()
+                                  .Arg<ffi::Buffer<ffi::S32>>()
                                   .Ret<ffi::Buffer<ffi::F64>>());
 
 XLA_FFI_DEFINE_HANDLER_SYMBOL(SynaptaxHinesF32, HinesImpl<ffi::F32>,
@@ -123,5 +127,6 @@ XLA_FFI_DEFINE_HANDLER_SYMBOL(SynaptaxHinesF32, HinesImpl<ffi::F32>,
                                   .Arg<ffi::Buffer<ffi::F32>>()
                                   .Arg<ffi::Buffer<ffi::F32>>()
                                   .Arg<ffi::Buffer<ffi::F32>>()
+                                  .Arg<ffi::Buffer<ffi::S32>>()
                                   .Arg<ffi::Buffer<ffi::S32>>()
                                   .Ret<ffi::Buffer<ffi::F32>>());
