@@ -188,7 +188,7 @@ def simulate(
     carry0 = (v0, s0)
     # Reverse mode stores only the carry (v and gates) per step and recomputes the
     # step's intermediates: half the gradient time of storing them all (memory-bound).
-    step = jax.checkpoint(step)
+    step = jax.checkpoint(step, prevent_cse=False)  # inside scan CSE cannot undo remat
     if checkpoint is None:
         _, rec = jax.lax.scan(step, carry0, xs)
     else:
