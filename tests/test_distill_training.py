@@ -72,10 +72,12 @@ def test_distillation_improves_heldout_cca_and_keeps_dale():
     assert res.history[-1]["loss"] < res.history[0]["loss"]
 
 
-def test_distill_rejects_bad_split():
+def test_distill_rejects_bad_split_and_nan():
     u, z = distill.synthetic_latents(0, 400, n_latents=2)
     with pytest.raises(ValueError, match="n_train"):
         distill.distill(_student(n_lat=2), u, z, n_train=100)
+    with pytest.raises(ValueError, match="non-finite"):
+        distill.distill(_student(n_lat=2), u.at[5, 3].set(jnp.nan), z, n_train=300)
 
 
 def test_cka_loss_option():

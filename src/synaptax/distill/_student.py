@@ -19,6 +19,9 @@ out (the network starts at rest).
 
 from __future__ import annotations
 
+import abc
+from typing import Any
+
 import equinox as eqx
 import jax
 import jax.numpy as jnp
@@ -28,7 +31,44 @@ from ..snn import RecurrentNetwork, rate_penalty, simulate
 from ._similarity import cca_similarity, linear_cka
 
 
-class SpikingStudent(eqx.Module):
+class AbstractStudent(eqx.Module):
+    """A spiking network read out linearly: ``student(inputs) -> (readout, spike counts)``.
+
+    Subclasses provide ``network`` (with Dale weights ``network.w_rec``), ``bin_ms`` and
+    ``__call__``; :func:`distillation_loss`, :func:`synaptax.distill.distill` and
+    :func:`synaptax.distill.evaluate` work with any of them.
+    """
+
+    network: eqx.AbstractVar[Any]
+    bin_ms: eqx.AbstractVar[float]
+
+    @abc.abstractmethod
+    def __call__(
+        self, inputs: Float[Array, "time *batch input"]
+    ) -> tuple[Float[Array, "time *batch latent"], Float[Array, "time *batch neuron"]]:
+        """Filtered readout and spike counts per bin, from rest."""
+
+
+def filtered_readout(
+    spikes: Float[Array, "time *batch neuron"],
+    w_out: Float[Array, "latent neuron"],
+    b_out: Float[Array, " latent"],
+    bin_ms: float,
+    tau_filter: float,
+) -> Float[Array, "time *batch latent"]:
+    """``h[t] = k h[t-1] + W_out s[t] + b_out`` with ``k = exp(-bin_ms / tau_filter)``."""
+    drive = spikes @ w_out.T + b_out
+    k = jnp.exp(-bin_ms / tau_filter)
+
+    def filt(h, u):
+        h = k * h + u
+        return h, h
+
+    _, out = jax.lax.scan(filt, jnp.zeros_like(drive[0]), drive)
+    return out
+
+
+class SpikingStudent(AbstractStudent):
     """Recurrent spiking network plus linear readout of its filtered spikes.
 
     Attributes:
@@ -77,19 +117,12 @@ class SpikingStudent(eqx.Module):
     ) -> tuple[Float[Array, "time *batch latent"], Float[Array, "time *batch neuron"]]:
         """Filtered readout and spike counts per bin, from rest."""
         spikes = simulate(self.network, inputs, substeps=self.substeps).spikes
-        drive = spikes @ self.w_out.T + self.b_out
-        k = jnp.exp(-self.bin_ms / self.tau_filter)
-
-        def filt(h, u):
-            h = k * h + u
-            return h, h
-
-        _, out = jax.lax.scan(filt, jnp.zeros_like(drive[0]), drive)
+        out = filtered_readout(spikes, self.w_out, self.b_out, self.bin_ms, self.tau_filter)
         return out, spikes
 
 
 def distillation_loss(
-    student: SpikingStudent,
+    student: AbstractStudent,
     inputs: Float[Array, "time *batch input"],
     latents: Float[Array, "time *batch latent"],
     *,

@@ -22,7 +22,7 @@ from jaxtyping import Array, Float
 
 from ..snn import dale_violations, ei_balance, firing_rates, fraction_in_band
 from ._similarity import fit_cca, heldout_correlations
-from ._student import SpikingStudent, distillation_loss
+from ._student import AbstractStudent, distillation_loss
 
 
 @dataclass
@@ -61,7 +61,7 @@ class DistillConfig:
 class DistillResult:
     """Trained student, training history and held-out evaluation."""
 
-    student: SpikingStudent
+    student: AbstractStudent
     history: list[dict[str, float | int]] = field(default_factory=list)
     evaluation: dict[str, Any] = field(default_factory=dict)
     seconds_per_step: float = float("nan")
@@ -98,7 +98,7 @@ def _windows(rng, x, z, n_train: int, cfg: DistillConfig):
 
 
 def evaluate(
-    student: SpikingStudent,
+    student: AbstractStudent,
     inputs: Float[Array, "time input"],
     latents: Float[Array, "time latent"],
     n_train: int,
@@ -129,7 +129,7 @@ def evaluate(
 
 
 def distill(
-    student: SpikingStudent,
+    student: AbstractStudent,
     inputs: Float[Array, "time input"],
     latents: Float[Array, "time latent"],
     *,
@@ -161,6 +161,15 @@ def distill(
             f"need window ({cfg.window}) < n_train ({n_train}) < number of bins ({n_bins}); "
             "shorten the window or hold out less time."
         )
+    for name, arr in (("inputs", inputs), ("latents", latents)):
+        bad = ~np.isfinite(np.asarray(arr))
+        if bad.any():
+            col = int(np.flatnonzero(bad.any(axis=0))[0])
+            raise ValueError(
+                f"`{name}` holds {int(bad.sum())} non-finite values (first in column {col}); "
+                "a constant column standardised by its zero std gives NaN: drop it or add a "
+                "small epsilon to the std."
+            )
     optimizer = optax.chain(optax.clip_by_global_norm(cfg.clip), optax.adam(cfg.lr))
     params, static = eqx.partition(student, eqx.is_inexact_array)
     opt_state = optimizer.init(params)
