@@ -9,14 +9,20 @@ All three run in this one process; times are minima over repeats.
 Figures (ratios first, worst cell): ``fwd_vs_jaxley`` our forward / Jaxley's,
 ``fwd_vs_neuron`` our forward / NEURON's, ``grad_over_fwd`` our gradient of a scalar loss
 w.r.t. every conductance (gnabar, gkbar, gl per compartment) / our forward,
-``batch_per_sim_vs_neuron`` per-simulation time of a vmapped batch of 64 parameter sets /
-one NEURON run, ``compile_vs_jaxley`` our forward's compile time / Jaxley's.
+``batch_per_sim_vs_neuron`` per-simulation time of a vmapped batch of 64 parameter sets
+(sharded over one XLA host device per core) / one NEURON run, ``compile_vs_jaxley``
+our forward's compile time / Jaxley's.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import time
+
+# One XLA host device per core, so a batch can be sharded over the cores (jax.sharding);
+# single simulations still run on one device.
+os.environ.setdefault("XLA_FLAGS", f"--xla_force_host_platform_device_count={os.cpu_count()}")
 
 import equinox as eqx
 import jax
@@ -54,6 +60,11 @@ def time_synaptax(path, t_max, repeats, batch):
 
     scale = jnp.linspace(0.9, 1.1, batch)
     gna = params.channels[0].gnabar[None, :] * scale[:, None]
+    if batch % jax.device_count() == 0:  # split the batch over the cores
+        mesh = jax.sharding.Mesh(jax.devices(), ("batch",))
+        gna = jax.device_put(
+            gna, jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec("batch"))
+        )
     bfwd = jax.jit(jax.vmap(lambda g: fwd(eqx.tree_at(lambda q: q.channels[0].gnabar, params, g))))
     bfwd(gna).block_until_ready()
     t_batch = best_of(lambda: bfwd(gna).block_until_ready(), max(1, repeats - 1)) / batch
