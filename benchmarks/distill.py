@@ -346,7 +346,7 @@ def main() -> None:
             "gate sensitivities detached in the backward pass; smaller network and session "
             "than the LIF student"
         ),
-        "bio_details": {k: v for k, v in bio.items() if not k.startswith("bio_cca_heldout")},
+        "bio_details": {k: v for k, v in bio.items() if k != "bio_cca_heldout"},
         "quick": args.quick,
         "details": {k: v for k, v in dist.items() if k not in ("cca_per_dim",)},
     }
