@@ -28,8 +28,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
-import platform
 import time
 from pathlib import Path
 
@@ -39,6 +37,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from benchmarks._common import machine as common_machine
 from synaptax import distill, snn
 
 RESULTS = Path(__file__).resolve().parent / "results" / "distill.json"
@@ -279,22 +278,7 @@ def run_biophysical(quick: bool) -> dict:
 def machine() -> dict:
     import torch
 
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return {
-        "cpu": cpu,
-        "cores": os.cpu_count(),
-        "python": platform.python_version(),
-        "jax": jax.__version__,
-        "torch": torch.__version__,
-        "platform": platform.platform(),
-    }
+    return {**common_machine(), "torch": torch.__version__}
 
 
 def main() -> None:
