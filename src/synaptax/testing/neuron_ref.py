@@ -14,7 +14,7 @@ import numpy as np
 from synaptax.build import Cell
 
 
-def build_neuron_cell(cell: Cell, ra: float, cm: float, hh: bool = True):
+def build_neuron_cell(cell: Cell, ra: float, cm: float, hh: bool = True, exact_rates: bool = True):
     """Create NEURON sections mirroring ``cell``; returns ``(h, sections)``."""
     from neuron import h
 
@@ -32,7 +32,7 @@ def build_neuron_cell(cell: Cell, ra: float, cm: float, hh: bool = True):
             s.connect(secs[sec.parent](sec.parent_x), 0)
         secs.append(s)
     if hh:
-        h.usetable_hh = 0
+        h.usetable_hh = 0 if exact_rates else 1
     return h, secs
 
 
@@ -53,14 +53,16 @@ def run_neuron(
     cm: float = 1.0,
     secondorder: int = 0,
     celsius: float = 6.3,
+    exact_rates: bool = True,
 ) -> tuple[np.ndarray, float]:
     """Simulate in NEURON; ``iclamps`` are ``(node, amp nA, delay ms, dur ms)``.
+    ``exact_rates=False`` keeps NEURON's default tabulated ``hh`` rates (its fastest).
 
     Returns ``(v [len(record), n_steps + 1], seconds for the run)``.
     """
     import time
 
-    h, secs = build_neuron_cell(cell, ra, cm)
+    h, secs = build_neuron_cell(cell, ra, cm, exact_rates=exact_rates)
     stims = []
     for node, amp, delay, dur in iclamps:
         s, x = node_location(cell, node)
