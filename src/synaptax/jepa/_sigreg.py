@@ -88,7 +88,7 @@ def gaussian_expectation(num_knots: int = 17, t_max: float = 3.0) -> float:
     ``E |phi_N(t) - phi(t)|^2 = (1 - exp(-t^2)) / N``, so ``E[EP]`` is the quadrature of
     ``(1 - exp(-t^2)) w(t)``: the floor SIGReg reaches on perfectly Gaussian embeddings.
     """
-    t, w = _knots(num_knots, t_max, jnp.float64 if jax.config.jax_enable_x64 else jnp.float32)
+    t, w = _knots(num_knots, t_max, jnp.result_type(float))
     return float(jnp.sum((1 - jnp.exp(-(t**2))) * w))
 
 
