@@ -32,11 +32,11 @@ def _inf_and_rate(v, celsius):
     with tau = 1 / (q10 (alpha + beta)), q10 = 3^((celsius - 6.3) / 10).
     """
     infs, rates = _inf_rate_arrays(v, celsius)
-    return [(infs[i], rates[i]) for i in range(3)]
+    return list(zip(infs, rates, strict=True))
 
 
 def _rates_and_slopes(v):
-    """alpha and beta of m, h, n and their derivatives in v (stacked [3, ...] arrays)."""
+    """alpha and beta of m, h, n and their derivatives in v (tuples of three arrays)."""
     # Three exponentials serve all six rates: with u = v + 65,
     # exp(-(v + 40)/10) = e^2.5 e10, exp(-(v + 35)/10) = e^3 e10, exp(-(v + 55)/10) = e e10,
     # exp(-(v + 65)/20) = e80^4.
@@ -52,10 +52,10 @@ def _rates_and_slopes(v):
     ah = 0.07 * (e80 * e80) ** 2
     bh = 1.0 / (math.exp(3.0) * e10 + 1.0)
     bn = 0.125 * e80
-    a = jnp.stack([am, ah, an])
-    b = jnp.stack([bm, bh, bn])
-    da = jnp.stack([dam, -ah / 20.0, dan])
-    db = jnp.stack([-bm / 18.0, math.exp(3.0) * e10 / 10.0 * bh * bh, -bn / 80.0])
+    a = (am, ah, an)
+    b = (bm, bh, bn)
+    da = (dam, -ah / 20.0, dan)
+    db = (-bm / 18.0, math.exp(3.0) * e10 / 10.0 * bh * bh, -bn / 80.0)
     return a, b, da, db
 
 
@@ -75,12 +75,13 @@ def _vtrap_and_slope(x, ex):
 
 @jax.custom_jvp
 def _inf_rate_arrays(v, celsius):
-    """Steady states ``[3, ...]`` and rates 1/tau ``[3, ...]`` of m, h, n (an analytic
+    """Steady states and rates 1/tau (1/ms) of m, h, n, as two 3-tuples (an analytic
     derivative rule keeps reverse mode to a few multiplications per gate)."""
     q10 = 3.0 ** ((celsius - 6.3) / 10.0)
     a, b, _, _ = _rates_and_slopes(v)
-    s = a + b
-    return a / s, q10 * s
+    infs = tuple(ai / (ai + bi) for ai, bi in zip(a, b, strict=True))
+    rates = tuple(q10 * (ai + bi) for ai, bi in zip(a, b, strict=True))
+    return infs, rates
 
 
 @_inf_rate_arrays.defjvp
@@ -89,12 +90,16 @@ def _inf_rate_jvp(primals, tangents):
     dv, dcel = tangents
     q10 = 3.0 ** ((celsius - 6.3) / 10.0)
     a, b, da, db = _rates_and_slopes(v)
-    s = a + b
-    inf = a / s
-    k = q10 * s
-    d_inf = (da - inf * (da + db)) / s * dv
-    d_k = q10 * (da + db) * dv + k * (math.log(3.0) / 10.0) * dcel
-    return (inf, k), (d_inf, d_k)
+    infs, rates, d_infs, d_rates = [], [], [], []
+    for ai, bi, dai, dbi in zip(a, b, da, db, strict=True):
+        s = ai + bi
+        inf = ai / s
+        k = q10 * s
+        infs.append(inf)
+        rates.append(k)
+        d_infs.append((dai - inf * (dai + dbi)) / s * dv)
+        d_rates.append(q10 * (dai + dbi) * dv + k * (math.log(3.0) / 10.0) * dcel)
+    return (tuple(infs), tuple(rates)), (tuple(d_infs), tuple(d_rates))
 
 
 class HH(AbstractChannel):
