@@ -1,0 +1,256 @@
+"""Hay et al. (2011) and Pospischil et al. (2008) channels against NEURON (float64).
+
+NEURON runs our own NMODL of the same published equations (``tests/nmodl``), compiled
+once per session into a temporary folder. Per channel, in one compartment: steady
+states and time constants on a voltage grid (NEURON's INITIAL block fills the RANGE
+variables ``xInf``, ``xTau``), the current density at given (v, gates), and the gate
+trajectories under an SEClamp step protocol, replayed gate by gate with NEURON's own
+potential. Finally a current-clamp cell with NaTs2_t + SKv3_1 + Ih + leak spikes at
+NEURON's spike times.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import synaptax as sx
+from synaptax.channels import CHANNELS, AbstractChannel
+
+pytestmark = pytest.mark.neuron
+NMODL = Path(__file__).parent / "nmodl"
+DT = 0.025
+RTOL = 1e-6
+
+# channel name -> (ion whose reversal the NMODL reads, or None, reversal param, value)
+SPECS: dict[str, tuple[str | None, str, float]] = {
+    "NaTa_t": ("na", "ena", 50.0),
+    "NaTs2_t": ("na", "ena", 50.0),
+    "Nap_Et2": ("na", "ena", 50.0),
+    "SKv3_1": ("k", "ek", -85.0),
+    "K_Tst": ("k", "ek", -85.0),
+    "K_Pst": ("k", "ek", -85.0),
+    "Im": ("k", "ek", -85.0),
+    "Ih": (None, "ehcn", -45.0),
+    "Na": ("na", "ena", 50.0),
+    "K": ("k", "ek", -90.0),
+    "Km": ("k", "ek", -90.0),
+}
+# potentials at the removable singularities of the rate functions are included
+V_GRID = np.unique(
+    np.concatenate(
+        [np.linspace(-120.0, 60.0, 37), [-154.9, -66.0, -64.4, -60.0, -38.0, -32.0, -17.0]]
+    )
+)
+GBAR = 0.02
+
+
+@pytest.fixture(scope="session")
+def nrn(tmp_path_factory):
+    """NEURON's ``h`` with the test mechanisms compiled (once) and loaded."""
+    neuron = pytest.importorskip("neuron")
+    nrnivmodl = Path(sys.executable).parent / "nrnivmodl"
+    if not nrnivmodl.exists():
+        pytest.fail(f"nrnivmodl not found next to the interpreter ({nrnivmodl})")
+    build = tmp_path_factory.mktemp("nrnmech")
+    for mod in NMODL.glob("*.mod"):
+        shutil.copy(mod, build)
+    proc = subprocess.run(
+        [str(nrnivmodl), "."], cwd=build, capture_output=True, text=True, check=False
+    )
+    if proc.returncode != 0:
+        pytest.fail(f"nrnivmodl failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+    assert neuron.load_mechanisms(str(build))
+    from neuron import h
+
+    h.load_file("stdrun.hoc")
+    return h
+
+
+def _section(h, name: str, celsius: float):
+    """A 1-segment section with the NMODL twin of channel ``name`` (gbar = GBAR)."""
+    ion, _, erev = SPECS[name]
+    sec = h.Section(name=f"test_{name}")
+    sec.L = sec.diam = 10.0
+    sec.nseg = 1
+    sec.insert(f"sx_{name}")
+    mech = getattr(sec(0.5), f"sx_{name}")
+    mech.gbar = GBAR
+    if ion is None:
+        mech.ehcn = erev
+    else:
+        setattr(sec, f"e{ion}", erev)
+    h.celsius = celsius
+    h.dt = DT
+    return sec, mech
+
+
+def _channel(name: str, n: int) -> AbstractChannel:
+    _, rev, erev = SPECS[name]
+    return CHANNELS[name].with_defaults(n, gbar=GBAR, **{rev: erev})
+
+
+def _nrn_current(sec, name: str) -> float:
+    ion, _, _ = SPECS[name]
+    seg = sec(0.5)
+    return seg.sx_Ih.ihcn if ion is None else getattr(seg, f"i{ion}")
+
+
+def _close(x, ref, what: str, rtol: float = RTOL):
+    x, ref = np.asarray(x), np.asarray(ref)
+    scale = np.maximum(np.abs(ref), 1e-12)
+    rel = np.abs(x - ref) / scale
+    assert rel.max() <= rtol, f"{what}: max relative error {rel.max():.3g} at {rel.argmax()}"
+    return float(rel.max())
+
+
+@pytest.mark.parametrize("celsius", [34.0, 16.0])
+@pytest.mark.parametrize("name", list(SPECS))
+def test_steady_states_and_time_constants(nrn, name, celsius):
+    _, mech = _section(nrn, name, celsius)
+    ch = _channel(name, len(V_GRID))
+    gates = ch.gates(jnp.asarray(V_GRID), jnp.asarray(celsius))  # type: ignore[attr-defined]
+    for j, s in enumerate(ch.state_names):
+        inf_ref, tau_ref = [], []
+        for v in V_GRID:
+            nrn.finitialize(float(v))
+            inf_ref.append(getattr(mech, f"{s}Inf"))
+            tau_ref.append(getattr(mech, f"{s}Tau"))
+            assert getattr(mech, s) == inf_ref[-1]
+        _close(gates[j][0], inf_ref, f"{name}.{s}_inf")
+        _close(gates[j][1], tau_ref, f"{name}.tau_{s}")
+    # init_state is the steady state
+    for x, (inf, _) in zip(
+        ch.init_state(jnp.asarray(V_GRID), jnp.asarray(celsius)), gates, strict=True
+    ):
+        np.testing.assert_array_equal(x, inf)
+
+
+@pytest.mark.parametrize("name", list(SPECS))
+def test_current_density(nrn, name):
+    sec, mech = _section(nrn, name, 34.0)
+    ch = _channel(name, len(V_GRID))
+    rng = np.random.default_rng(0)
+    states = rng.uniform(0.05, 1.0, (len(ch.state_names), len(V_GRID)))
+    ref = []
+    for k, v in enumerate(V_GRID):
+        nrn.finitialize(float(v))
+        for j, s in enumerate(ch.state_names):
+            setattr(mech, s, float(states[j, k]))
+        sec(0.5).v = float(v)
+        nrn.fcurrent()
+        ref.append(_nrn_current(sec, name))
+    st = tuple(jnp.asarray(x) for x in states)
+    i, g = ch.current_and_conductance(jnp.asarray(V_GRID), st)
+    np.testing.assert_array_equal(i, ch.current(jnp.asarray(V_GRID), st))
+    # away from the reversal potential (where the current vanishes) compare relatively
+    _, _, erev = SPECS[name]
+    far = np.abs(V_GRID - erev) > 1.0
+    _close(np.asarray(i)[far], np.asarray(ref)[far], f"{name} current")
+    np.testing.assert_allclose(np.asarray(i)[~far], np.asarray(ref)[~far], rtol=0, atol=1e-14)
+    # the analytic slope is the autodiff one
+    _, slope = jax.jvp(
+        lambda u: ch.current(u, st), (jnp.asarray(V_GRID),), (jnp.ones(len(V_GRID)),)
+    )
+    np.testing.assert_allclose(g, slope, rtol=1e-12, atol=0)
+
+
+# (holding, step) potentials, mV: hold 5 ms, step 20 ms, back to holding 5 ms
+PROTOCOLS = [(-90.0, -40.0), (-80.0, 0.0), (-70.0, 30.0), (-50.0, -110.0), (-30.0, -70.0)]
+
+
+def _neuron_traces(h, sec, mech, names, v0, v1, t_max):
+    clamp = h.SEClamp(sec(0.5))
+    clamp.rs = 1e-6  # MOhm: v follows the command to ~1e-6 mV
+    clamp.dur1, clamp.amp1 = 5.0, v0
+    clamp.dur2, clamp.amp2 = 20.0, v1
+    clamp.dur3, clamp.amp3 = 1e9, v0
+    vecs = [h.Vector().record(sec(0.5)._ref_v)]
+    vecs += [h.Vector().record(getattr(mech, f"_ref_{s}")) for s in names]
+    h.finitialize(v0)
+    h.continuerun(t_max)
+    out = np.array([np.asarray(x) for x in vecs])
+    del clamp
+    return out
+
+
+@pytest.mark.parametrize("name", list(SPECS))
+def test_gate_trajectories_under_voltage_steps(nrn, name):
+    t_max, celsius = 30.0, 34.0
+    sec, mech = _section(nrn, name, celsius)
+    ch = _channel(name, len(PROTOCOLS))
+    runs = [_neuron_traces(nrn, sec, mech, ch.state_names, v0, v1, t_max) for v0, v1 in PROTOCOLS]
+    ref = np.stack(runs, axis=-1)  # [1 + states, time, protocol]
+    assert ref.shape[1] == round(t_max / DT) + 1
+    v = jnp.asarray(ref[0])
+    vhold = jnp.asarray([p[0] for p in PROTOCOLS])
+    assert np.max(np.abs(ref[0, 0] - np.asarray(vhold))) < 1e-9
+    tc = jnp.asarray(celsius)
+
+    def step(state, v_new):
+        new = ch.update(v_new, state, DT, tc)
+        return new, jnp.stack(new)
+
+    s0 = ch.init_state(v[0], tc)
+    _, traj = jax.lax.scan(step, s0, v[1:])
+    ours = np.concatenate([np.stack(s0)[None], np.asarray(traj)], axis=0)  # [time, state, prot]
+    for j, s in enumerate(ch.state_names):
+        ref_s = ref[1 + j]
+        moved = np.abs(ref_s[-1] - ref_s[0]).max() + np.abs(ref_s[400] - ref_s[0]).max()
+        assert moved > 0, f"{name}.{s} never moved; the protocol tests nothing"
+        _close(ours[:, j], ref_s, f"{name}.{s} trajectory")
+
+
+def _one_compartment(tmp_path):
+    path = tmp_path / "cylinder.swc"
+    path.write_text("1 3 0 0 0 10 -1\n2 3 20 0 0 10 1\n")
+    return sx.Cell.from_swc(path, nseg=1, Ra=100.0, cm=1.0)
+
+
+def test_spiking_cell_matches_neuron_spike_times(nrn, tmp_path):
+    from synaptax.testing.neuron_ref import build_neuron_cell, spike_times
+
+    t_max, celsius, v_init, amp = 60.0, 34.0, -75.0, 0.15
+    cell = _one_compartment(tmp_path)
+    cell.insert("NaTs2_t", gbar=0.5, ena=50.0)
+    cell.insert("SKv3_1", gbar=0.3, ek=-85.0)
+    cell.insert("Ih", gbar=1e-4, ehcn=-45.0)
+    cell.insert("Leak", g=5e-5, e=-75.0)
+    cell.set("celsius", celsius)
+    cell.set("v_init", v_init)
+    model, params = cell.compile()
+    stim = [sx.CurrentClamp(cell.soma, sx.step_current(amp, 5.0, 50.0, t_max, DT))]
+    v = np.asarray(sx.simulate(model, params, stim, t_max, DT, record=[("v", cell.soma)]))[0]
+
+    h, secs = build_neuron_cell(cell, ra=100.0, cm=1.0, hh=False)
+    (sec,) = secs
+    for mech, g in (("sx_NaTs2_t", 0.5), ("sx_SKv3_1", 0.3), ("sx_Ih", 1e-4)):
+        sec.insert(mech)
+        getattr(sec(0.5), mech).gbar = g
+    sec.insert("pas")
+    sec.g_pas, sec.e_pas = 5e-5, -75.0
+    sec.ena, sec.ek = 50.0, -85.0
+    sec(0.5).sx_Ih.ehcn = -45.0
+    ic = h.IClamp(sec(0.5))
+    ic.amp, ic.delay, ic.dur = amp, 5.0, 50.0
+    rec = h.Vector().record(sec(0.5)._ref_v)
+    h.dt, h.celsius, h.secondorder = DT, celsius, 0
+    h.finitialize(v_init)
+    h.continuerun(t_max)
+    vn = np.asarray(rec)
+    del ic, secs, sec
+
+    ours, theirs = spike_times(v, DT), spike_times(vn, DT)
+    assert len(theirs) >= 3, f"the NEURON cell should fire repetitively, got {theirs}"
+    assert len(ours) == len(theirs)
+    assert np.max(np.abs(ours - theirs)) < 0.1
+    # the same scheme and equations: in practice 3e-12 ms and 3e-9 mV
+    assert np.max(np.abs(ours - theirs)) < 1e-6
+    assert np.max(np.abs(v - vn)) < 1e-6
