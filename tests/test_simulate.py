@@ -204,3 +204,12 @@ def test_distance_dependent_parameters(small_cell):
     sel = cell.select(types="basal").nodes
     expected = 0.036 * np.exp(-cell.disc.distance[sel] / 50.0)
     np.testing.assert_allclose(np.asarray(params.channels[0].gkbar)[sel], expected)
+
+
+def test_nan_parameters_fail_under_jit_too(small_cell):
+    model, params = small_cell.compile()
+    bad = eqx.tree_at(lambda p: p.cm, params, params.cm.at[0].set(jnp.inf))
+    run = jax.jit(lambda p: sx.simulate(model, p, [], 1.0, 0.025))
+    with pytest.raises(Exception, match="NaN/inf"):
+        jax.block_until_ready(run(bad))
+    assert np.isfinite(np.asarray(run(params))).all()

@@ -26,22 +26,26 @@ Probe = tuple[str, int | np.integer]
 
 
 def _check_params(params: Params) -> Params:
-    """Reject NaN/inf parameters whose values are known (under ``jit`` or ``grad`` the
-    traced ones cannot be inspected here; check them before transforming)."""
-    leaves, _ = jax.tree_util.tree_flatten_with_path(params)
-    for path, leaf in leaves:
+    """Reject NaN/inf parameters: known values at once, traced ones (under ``jit``,
+    ``vmap``, ``grad``) when the computation runs (``equinox.error_if``)."""
+
+    def check(path, leaf):
+        name = f"parameter params{jax.tree_util.keystr(path)}"
         try:
             values = np.asarray(leaf)
         except jax.errors.TracerArrayConversionError:
-            continue
+            bad = ~jnp.all(jnp.isfinite(leaf))
+            return eqx.error_if(
+                leaf, bad, f"{name} has NaN/inf values; every parameter must be finite"
+            )
         bad = ~np.isfinite(values)
         if bad.any():
-            name = jax.tree_util.keystr(path)
             raise ValueError(
-                f"parameter params{name} has {int(bad.sum())} NaN/inf value(s); "
-                "every parameter must be finite"
+                f"{name} has {int(bad.sum())} NaN/inf value(s); every parameter must be finite"
             )
-    return params
+        return leaf
+
+    return jax.tree_util.tree_map_with_path(check, params)
 
 
 def _probe_reader(model: Model, params: Params, probes: Sequence[Probe]):
