@@ -254,3 +254,99 @@ def test_spiking_cell_matches_neuron_spike_times(nrn, tmp_path):
     # the same scheme and equations: in practice 3e-12 ms and 3e-9 mV
     assert np.max(np.abs(ours - theirs)) < 1e-6
     assert np.max(np.abs(v - vn)) < 1e-6
+
+
+def test_pospischil_regular_spiking_cell_matches_neuron(nrn, tmp_path):
+    """Na + K + Km + leak (a regular-spiking cell with adaptation), 36 C."""
+    from synaptax.testing.neuron_ref import build_neuron_cell, spike_times
+
+    t_max, celsius, v_init, amp = 100.0, 36.0, -70.0, 0.15
+    cell = _one_compartment(tmp_path)
+    cell.insert("Na", gbar=0.05, vt=-56.2).insert("K", gbar=0.005, vt=-56.2)
+    cell.insert("Km", gbar=2e-4, tau_max=600.0).insert("Leak", g=1e-4, e=-70.0)
+    cell.set("celsius", celsius)
+    cell.set("v_init", v_init)
+    model, params = cell.compile()
+    stim = [sx.CurrentClamp(cell.soma, sx.step_current(amp, 5.0, 90.0, t_max, DT))]
+    v = np.asarray(sx.simulate(model, params, stim, t_max, DT, record=[("v", cell.soma)]))[0]
+
+    h, (sec,) = build_neuron_cell(cell, ra=100.0, cm=1.0, hh=False)
+    for mech in ("sx_Na", "sx_K", "sx_Km"):
+        sec.insert(mech)
+    seg = sec(0.5)
+    seg.sx_Na.gbar, seg.sx_K.gbar, seg.sx_Km.gbar = 0.05, 0.005, 2e-4
+    seg.sx_Na.vt = seg.sx_K.vt = -56.2
+    seg.sx_Km.tau_max = 600.0
+    sec.insert("pas")
+    sec.g_pas, sec.e_pas = 1e-4, -70.0
+    sec.ena, sec.ek = 50.0, -90.0
+    ic = h.IClamp(seg)
+    ic.amp, ic.delay, ic.dur = amp, 5.0, 90.0
+    rec = h.Vector().record(seg._ref_v)
+    h.dt, h.celsius, h.secondorder = DT, celsius, 0
+    h.finitialize(v_init)
+    h.continuerun(t_max)
+    vn = np.asarray(rec)
+    del ic, seg, sec
+
+    ours, theirs = spike_times(v, DT), spike_times(vn, DT)
+    assert len(theirs) >= 3, f"the NEURON cell should fire repetitively, got {theirs}"
+    isi = np.diff(theirs)
+    assert isi[-1] > isi[0], f"Km should make the cell adapt; ISIs {isi}"
+    assert len(ours) == len(theirs)
+    assert np.max(np.abs(ours - theirs)) < 1e-6
+    assert np.max(np.abs(v - vn)) < 1e-6
+
+
+def test_voltage_clamp_through_the_simulator_matches_neuron(nrn, tmp_path):
+    """Hay channels together under synaptax's VoltageClamp and NEURON's SEClamp."""
+    from synaptax.stimuli import step_times
+    from synaptax.testing.neuron_ref import build_neuron_cell
+
+    t_max, celsius, rs = 40.0, 34.0, 1e-3
+    mechs = {"NaTa_t": 0.05, "Nap_Et2": 1e-3, "K_Tst": 0.02, "K_Pst": 0.01, "Im": 1e-3}
+    cell = _one_compartment(tmp_path)
+    for name, g in mechs.items():
+        cell.insert(name, gbar=g)
+    cell.insert("Ih", gbar=1e-3).insert("Leak", g=3e-5, e=-90.0)
+    cell.set("celsius", celsius)
+    cell.set("v_init", -80.0)
+    model, params = cell.compile()
+    t = step_times(t_max, DT)
+    command = np.where((t >= 5.0) & (t < 25.0), -10.0, -80.0)
+    record = [("v", cell.soma)] + [
+        (f"{n}.{s}", cell.soma) for n in [*mechs, "Ih"] for s in CHANNELS[n].state_names
+    ]
+    ours = np.asarray(
+        sx.simulate(
+            model, params, [sx.VoltageClamp(cell.soma, command, rs=rs)], t_max, DT, record=record
+        )
+    )
+
+    h, (sec,) = build_neuron_cell(cell, ra=100.0, cm=1.0, hh=False)
+    seg = sec(0.5)
+    for name, g in [*mechs.items(), ("Ih", 1e-3)]:
+        sec.insert(f"sx_{name}")
+        getattr(seg, f"sx_{name}").gbar = g
+    sec.insert("pas")
+    sec.g_pas, sec.e_pas = 3e-5, -90.0
+    sec.ena, sec.ek = 50.0, -85.0
+    clamp = h.SEClamp(seg)
+    clamp.rs = rs
+    clamp.dur1, clamp.amp1 = 5.0, -80.0
+    clamp.dur2, clamp.amp2 = 20.0, -10.0
+    clamp.dur3, clamp.amp3 = 1e9, -80.0
+    vecs = [h.Vector().record(seg._ref_v)]
+    for what, _ in record[1:]:
+        name, s = what.split(".")
+        vecs.append(h.Vector().record(getattr(getattr(seg, f"sx_{name}"), f"_ref_{s}")))
+    h.dt, h.celsius, h.secondorder = DT, celsius, 0
+    h.finitialize(-80.0)
+    h.continuerun(t_max)
+    ref = np.array([np.asarray(x) for x in vecs])
+    del clamp, seg, sec
+
+    assert abs(ref[0, 600] - -10.0) < 0.5  # the clamp holds (rs drop only)
+    np.testing.assert_allclose(ours[0], ref[0], rtol=0, atol=1e-8)
+    for k, (what, _) in enumerate(record[1:], start=1):
+        _close(ours[k], ref[k], f"{what} under the simulator's clamp", rtol=1e-8)
