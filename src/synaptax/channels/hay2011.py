@@ -26,15 +26,16 @@ Gate = tuple[Float[Array, " comp"], Float[Array, " comp"]]
 
 
 def linexp(x, k):
-    """``x / (1 - exp(-x / k))``, with its limit ``k (1 + x / (2 k))`` for ``|x / k| < 1e-6``.
+    """``x / (1 - exp(-x / k))``; its series ``k (1 + u/2 + u^2/12)``, ``u = x / k``, near 0.
 
     Every "x over exponential minus one" rate of the Hodgkin-Huxley type is a multiple of
-    this: ``x / (exp(x / k) - 1) = linexp(-x, k)``. Gradients are finite everywhere.
+    this: ``x / (exp(x / k) - 1) = linexp(-x, k)``. The series is used for ``|u| < 1e-6``;
+    elsewhere ``expm1`` keeps it accurate near 0 in float32 too. Gradients are finite.
     """
     u = x / k
     small = jnp.abs(u) < 1e-6
-    safe = jnp.where(small, 1.0, x)
-    return jnp.where(small, k * (1.0 + 0.5 * u), safe / (1.0 - jnp.exp(-safe / k)))
+    safe = jnp.where(small, 1.0, u)
+    return jnp.where(small, k * (1.0 + u * (0.5 + u / 12.0)), k * safe / -jnp.expm1(-safe))
 
 
 def q10_factor(celsius, q10: float, reference: float):
