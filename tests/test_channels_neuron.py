@@ -87,9 +87,13 @@ def _section(h, name: str, celsius: float):
         mech.ehcn = erev
     else:
         setattr(sec, f"e{ion}", erev)
-    h.celsius = celsius
-    h.dt = DT
+    _settings(h, celsius)
     return sec, mech
+
+
+def _settings(h, celsius: float) -> None:
+    """Fixed step DT, backward Euler, ``celsius`` (other tests may have changed them)."""
+    h.dt, h.steps_per_ms, h.secondorder, h.celsius = DT, 1.0 / DT, 0, celsius
 
 
 def _channel(name: str, n: int) -> AbstractChannel:
@@ -241,7 +245,7 @@ def test_spiking_cell_matches_neuron_spike_times(nrn, tmp_path):
     ic = h.IClamp(sec(0.5))
     ic.amp, ic.delay, ic.dur = amp, 5.0, 50.0
     rec = h.Vector().record(sec(0.5)._ref_v)
-    h.dt, h.celsius, h.secondorder = DT, celsius, 0
+    _settings(h, celsius)
     h.finitialize(v_init)
     h.continuerun(t_max)
     vn = np.asarray(rec)
@@ -283,7 +287,7 @@ def test_pospischil_regular_spiking_cell_matches_neuron(nrn, tmp_path):
     ic = h.IClamp(seg)
     ic.amp, ic.delay, ic.dur = amp, 5.0, 90.0
     rec = h.Vector().record(seg._ref_v)
-    h.dt, h.celsius, h.secondorder = DT, celsius, 0
+    _settings(h, celsius)
     h.finitialize(v_init)
     h.continuerun(t_max)
     vn = np.asarray(rec)
@@ -340,7 +344,7 @@ def test_voltage_clamp_through_the_simulator_matches_neuron(nrn, tmp_path):
     for what, _ in record[1:]:
         name, s = what.split(".")
         vecs.append(h.Vector().record(getattr(getattr(seg, f"sx_{name}"), f"_ref_{s}")))
-    h.dt, h.celsius, h.secondorder = DT, celsius, 0
+    _settings(h, celsius)
     h.finitialize(-80.0)
     h.continuerun(t_max)
     ref = np.array([np.asarray(x) for x in vecs])

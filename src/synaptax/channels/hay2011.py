@@ -5,6 +5,13 @@ Every channel here is a conductance ``g(gates) (v - e)`` with first-order gates
 Rates are in 1/ms, time constants in ms, potentials in mV. Where the original NEURON
 files guard a removable singularity by nudging ``v`` (``if (v == -38) {v = v + 0.0001}``),
 this module evaluates the exact limit instead (they differ only at that one potential).
+Reversal potentials are per-channel parameters (Hay et al. use ena = 50, ek = -85,
+ehcn = -45 mV: the defaults here).
+
+Example:
+    >>> cell.insert("NaTs2_t", gbar=0.98).insert("SKv3_1", gbar=0.3)  # doctest: +SKIP
+    >>> cell.insert("Ih", gbar=2e-4).insert("Leak", g=3.4e-5, e=-90.0)  # doctest: +SKIP
+    >>> cell.set("celsius", 34.0)  # doctest: +SKIP
 
 References:
     Hay E, Hill S, Schürmann F, Markram H, Segev I (2011). Models of neocortical layer 5b

@@ -7,6 +7,11 @@ rates here are scaled by ``3^((celsius - 36) / 10)`` (Na, K) and ``2.3^((celsius
 (Km), the factors of the authors' NEURON files as we recall them: the published
 equations are exact at ``celsius = 36``.
 
+Example (a regular-spiking cell with spike-frequency adaptation):
+    >>> cell.insert("Na", gbar=0.05).insert("K", gbar=0.005)  # doctest: +SKIP
+    >>> cell.insert("Km", gbar=2e-4, tau_max=600.0).insert("Leak", g=1e-4)  # doctest: +SKIP
+    >>> cell.set("celsius", 36.0)  # doctest: +SKIP
+
 References:
     Pospischil M, Toledo-Rodriguez M, Monier C, Piwkowska Z, Bal T, Frégnac Y, Markram H,
     Destexhe A (2008). Minimal Hodgkin-Huxley type models for different classes of
