@@ -5,6 +5,8 @@ Every channel here is a conductance ``g(gates) (v - e)`` with first-order gates
 Rates are in 1/ms, time constants in ms, potentials in mV. Where the original NEURON
 files guard a removable singularity by nudging ``v`` (``if (v == -38) {v = v + 0.0001}``),
 this module evaluates the exact limit instead (they differ only at that one potential).
+Temperature factors (SKv3_1 and Ih have none) follow ``celsius`` (Hay et al. simulate at
+34 C; some distributed versions of these files fix the factor at its 34 C value).
 Reversal potentials are per-channel parameters (Hay et al. use ena = 50, ek = -85,
 ehcn = -45 mV: the defaults here).
 
@@ -257,8 +259,9 @@ class KTst(_Potassium):
         h_inf = 1 / (1 + exp((u + 66) / 10))
         tau_h = (8 + 49 exp(-((u + 73) / 23)^2)) / qt
 
-    Hay et al.'s model files fix ``qt`` at its 34 C value whatever ``celsius`` is; here
-    ``qt`` follows ``celsius``, so the two agree at 34 C (the temperature of their model).
+    Some distributed versions of these model files fix ``qt`` at its 34 C value whatever
+    ``celsius`` is; here ``qt`` follows ``celsius``: the same at 34 C, Hay et al.'s
+    simulation temperature.
 
     Attributes:
         gbar: conductance density, S/cm^2 (1e-5).
@@ -296,8 +299,8 @@ class KPst(_Potassium):
         h_inf = 1 / (1 + exp((u + 54) / 11))
         tau_h = (360 + (1010 + 24 (u + 55)) exp(-((u + 75) / 48)^2)) / qt
 
-    Hay et al.'s model files fix ``qt`` at its 34 C value; here it follows ``celsius``
-    (equal at 34 C).
+    Some distributed versions of these model files fix ``qt`` at its 34 C value; here it
+    follows ``celsius`` (the same at 34 C).
 
     Attributes:
         gbar: conductance density, S/cm^2 (1e-5).
