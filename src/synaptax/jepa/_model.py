@@ -1,0 +1,236 @@
+"""Encoder, predictor and the JEPA loss of the teacher.
+
+The units of a session are split into two disjoint *views* (halves, ``A`` and ``B``).
+Each view has its own read-in layer (square-root counts, standardised with fixed
+training statistics, then a linear map to ``hidden`` channels); everything after it, a
+causal dilated temporal convolution network ``f``, is shared by all views and all
+sessions. The latent trajectory of view ``v`` is
+
+    z_v(t) = f(W_v ((sqrt(c_v) - mu_v) / s_v) + b_v)(t)          (depends on bins <= t)
+
+and a predictor maps the latent at ``t`` to the latent of the *other* view at ``t + k``,
+
+    zhat(t + k) = z(t) + g([z(t), onehot(k)]),    k in horizons (k = 0: identity).
+
+Because the two views share no neurons, their Poisson noise is independent and the
+only thing one view can predict about the other is the common latent state (the
+shared-noise trap of predicting one's own future from overlapping windows is avoided).
+The loss is
+
+    L = (1 - lambda) * mean_{t, k, A->B and B->A} ||zhat - z_target||^2 / d
+        + lambda * (SIGReg(z_A) + SIGReg(z_B)) / 2,
+
+with SIGReg evaluated at one time point per window, so that its samples come from
+independent windows. Nothing is stopped from receiving gradients: SIGReg, not a
+stop-gradient or EMA target, prevents the collapse ``z = const`` (Balestriero & LeCun
+2025). After training, the teacher's latent is the mean of the two views' latents
+(they are aligned by the ``k = 0`` term).
+
+References:
+    Assran et al. (2023), Self-supervised learning from images with a joint-embedding
+    predictive architecture, CVPR.
+    Balestriero & LeCun (2025), LeJEPA, arXiv:2511.08544.
+"""
+
+from __future__ import annotations
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jaxtyping import Array, Float, PRNGKeyArray
+
+from ._sigreg import sigreg
+
+__all__ = ["Encoder", "Predictor", "ReadIn", "Teacher", "jepa_loss", "split_units"]
+
+
+class ReadIn(eqx.Module):
+    """Per-view input layer: ``W ((sqrt(c) - mu) / s) + b``, ``mu``, ``s`` fixed."""
+
+    linear: eqx.nn.Linear
+    mu: Float[Array, " unit"]
+    scale: Float[Array, " unit"]
+
+    def __init__(self, n_units: int, hidden: int, *, key: PRNGKeyArray):
+        self.linear = eqx.nn.Linear(n_units, hidden, key=key)
+        self.mu = jnp.zeros(n_units)
+        self.scale = jnp.ones(n_units)
+
+    def __call__(self, counts: Float[Array, "time unit"]) -> Float[Array, "time hidden"]:
+        x = (jnp.sqrt(counts) - jax.lax.stop_gradient(self.mu)) / jax.lax.stop_gradient(self.scale)
+        return jax.vmap(self.linear)(x)
+
+
+class Encoder(eqx.Module):
+    """Shared causal temporal network: residual dilated convolutions, then a linear map to
+    the latent dimension. Receptive field ``1 + (kernel - 1) * sum(dilations)`` bins."""
+
+    convs: tuple[eqx.nn.Conv1d, ...]
+    out: eqx.nn.Linear
+    dilations: tuple[int, ...] = eqx.field(static=True)
+    kernel: int = eqx.field(static=True)
+
+    def __init__(
+        self,
+        hidden: int,
+        latent_dim: int,
+        *,
+        kernel: int = 5,
+        dilations: tuple[int, ...] = (1, 2, 4, 8),
+        key: PRNGKeyArray,
+    ):
+        keys = jax.random.split(key, len(dilations) + 1)
+        self.convs = tuple(
+            eqx.nn.Conv1d(
+                hidden, hidden, kernel, dilation=d, padding=[((kernel - 1) * d, 0)], key=k
+            )
+            for d, k in zip(dilations, keys[:-1], strict=True)
+        )
+        self.out = eqx.nn.Linear(hidden, latent_dim, key=keys[-1])
+        self.dilations = tuple(dilations)
+        self.kernel = kernel
+
+    @property
+    def receptive_field(self) -> int:
+        return 1 + (self.kernel - 1) * sum(self.dilations)
+
+    def __call__(self, h: Float[Array, "time hidden"]) -> Float[Array, "time latent"]:
+        x = h.T  # channels, time
+        for conv in self.convs:
+            x = x + jax.nn.gelu(conv(x)) / np.sqrt(len(self.convs))
+        return jax.vmap(self.out)(x.T)
+
+
+class Predictor(eqx.Module):
+    """``zhat(t + k) = z(t) + g([z(t), onehot(k)])``; horizon 0 is the identity."""
+
+    mlp: eqx.nn.MLP
+    horizons: tuple[int, ...] = eqx.field(static=True)
+
+    def __init__(self, latent_dim: int, horizons: tuple[int, ...], width: int, *, key):
+        self.mlp = eqx.nn.MLP(
+            latent_dim + len(horizons), latent_dim, width, 2, activation=jax.nn.gelu, key=key
+        )
+        self.horizons = tuple(horizons)
+
+    def __call__(self, z: Float[Array, " latent"], index: int) -> Float[Array, " latent"]:
+        if self.horizons[index] == 0:
+            return z
+        onehot = jnp.zeros(len(self.horizons), z.dtype).at[index].set(1.0)
+        return z + self.mlp(jnp.concatenate([z, onehot]))
+
+
+class Teacher(eqx.Module):
+    """Read-ins (one per view), shared encoder, predictor.
+
+    Args:
+        view_units: number of units of each view (two views per session, e.g. from
+            :func:`split_units`).
+        latent_dim: latent dimension ``d``.
+        hidden: channels of the temporal network.
+        horizons: prediction horizons in bins (0 aligns the views at equal times).
+        kernel, dilations: causal convolutions of the encoder.
+        key: PRNG key.
+    """
+
+    readins: tuple[ReadIn, ...]
+    encoder: Encoder
+    predictor: Predictor
+
+    def __init__(
+        self,
+        view_units: tuple[int, ...],
+        latent_dim: int = 8,
+        hidden: int = 32,
+        horizons: tuple[int, ...] = (0, 1, 2, 5, 10),
+        kernel: int = 5,
+        dilations: tuple[int, ...] = (1, 2, 4, 8),
+        *,
+        key: PRNGKeyArray,
+    ):
+        if len(view_units) < 2 or len(view_units) % 2:
+            raise ValueError(
+                f"`view_units` needs two views per session (an even count >= 2), got "
+                f"{view_units}; use split_units(n_units) to make the two halves."
+            )
+        if min(view_units) < 1 or min(horizons) < 0 or latent_dim < 1:
+            raise ValueError(
+                f"need views with >= 1 unit, horizons >= 0 and latent_dim >= 1; got "
+                f"view_units={view_units}, horizons={horizons}, latent_dim={latent_dim}."
+            )
+        k1, k2, k3 = jax.random.split(key, 3)
+        self.readins = tuple(
+            ReadIn(n, hidden, key=k)
+            for n, k in zip(view_units, jax.random.split(k1, len(view_units)), strict=True)
+        )
+        self.encoder = Encoder(hidden, latent_dim, kernel=kernel, dilations=dilations, key=k2)
+        self.predictor = Predictor(latent_dim, horizons, 4 * latent_dim, key=k3)
+
+    def encode(self, counts: Float[Array, "time unit"], view: int) -> Float[Array, "time latent"]:
+        """Latent trajectory of one view from its units' counts (causal)."""
+        return self.encoder(self.readins[view](counts))
+
+
+def split_units(n_units: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Random disjoint halves of ``range(n_units)`` (sorted): the two views."""
+    if n_units < 2:
+        raise ValueError(f"need at least 2 units to split into two views, got {n_units}.")
+    perm = np.random.default_rng(seed).permutation(n_units)
+    return np.sort(perm[: n_units // 2]), np.sort(perm[n_units // 2 :])
+
+
+def _prediction_loss(model: Teacher, za, zb, first: int, last: int):
+    """Mean squared error of predicting the other view at t + k, t in [first, last]."""
+    terms = []
+    t = jnp.arange(first, last + 1)
+    for i, k in enumerate(model.predictor.horizons):
+        pred = jax.vmap(lambda z, i=i: model.predictor(z, i))
+        for src, dst in ((za, zb), (zb, za)):
+            p = jax.vmap(pred)(src[:, t])  # batch, t, latent
+            terms.append(jnp.mean((p - dst[:, t + k]) ** 2))
+    return jnp.mean(jnp.stack(terms))
+
+
+def jepa_loss(
+    model: Teacher,
+    key: PRNGKeyArray,
+    counts_a: Float[Array, "batch time unit_a"],
+    counts_b: Float[Array, "batch time unit_b"],
+    lam: float = 0.05,
+    context: int = 16,
+    num_slices: int = 256,
+    views: tuple[int, int] = (0, 1),
+) -> tuple[Float[Array, ""], dict[str, Array]]:
+    """JEPA loss of a batch of independent windows (see the module docstring).
+
+    Args:
+        model: the teacher.
+        key: PRNG key of this step's SIGReg directions.
+        counts_a, counts_b: counts of the two views over the same windows; each window
+            holds ``T = receptive field + context + max(horizons) - 1`` bins or more.
+        lam: SIGReg weight ``lambda`` (0 disables it: the model then collapses).
+        context: number of time points per window whose predictions enter the loss.
+        num_slices: SIGReg directions.
+        views: the read-ins of the two views.
+
+    Returns:
+        ``(loss, {"pred": ..., "sigreg": ..., "std": ...})``.
+    """
+    n_time = counts_a.shape[1]
+    max_h = max(model.predictor.horizons)
+    last = n_time - 1 - max_h
+    first = last - context + 1
+    if first < model.encoder.receptive_field - 1:
+        raise ValueError(
+            f"windows of {n_time} bins are too short: need receptive field "
+            f"({model.encoder.receptive_field}) + context ({context}) + max horizon "
+            f"({max_h}) - 1 = {model.encoder.receptive_field + context + max_h - 1} bins."
+        )
+    za = jax.vmap(lambda c: model.encode(c, views[0]))(counts_a)
+    zb = jax.vmap(lambda c: model.encode(c, views[1]))(counts_b)
+    pred = _prediction_loss(model, za, zb, first, last)
+    reg = 0.5 * (sigreg(key, za[:, last], num_slices) + sigreg(key, zb[:, last], num_slices))
+    loss = (1.0 - lam) * pred + lam * reg
+    std = jnp.mean(jnp.std(za[:, last], axis=0))
+    return loss, {"pred": pred, "sigreg": reg, "std": std}

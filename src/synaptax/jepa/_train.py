@@ -1,0 +1,354 @@
+"""Training loop of the teacher: independent random windows, Adam, checkpoints, logs.
+
+Each step draws ``batch`` windows (with replacement) among the windows that lie wholly
+inside the training time of one epoch interval, gathers both views' counts on device,
+and takes one optax step on :func:`jepa_loss`. The step is one jitted pure function
+``(model, opt_state, key) -> (model, opt_state, metrics)``; the step key is
+``fold_in(seed key, step)``, so a resumed run draws the same windows and SIGReg
+directions as an uninterrupted one. With several devices the batch of windows is
+sharded across them (``jax.sharding``), the model replicated; the SIGReg directions
+come from the one step key and are identical everywhere.
+
+A run directory holds ``config.json``, ``checkpoint.eqx`` (model and optimiser state,
+equinox serialisation), ``state.json`` (the step reached), ``metrics.csv`` and
+``losses.png``.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+from jaxtyping import Bool, Int, Real
+
+from ._model import Teacher, jepa_loss
+
+__all__ = ["TeacherConfig", "TrainResult", "load_run", "make_step", "train", "window_starts"]
+
+
+@dataclass(frozen=True)
+class TeacherConfig:
+    """Settings of the teacher and of :func:`train`.
+
+    Attributes:
+        latent_dim: latent dimension ``d``.
+        hidden: channels of the temporal network.
+        horizons: prediction horizons (bins of 10 ms); 0 aligns the two views.
+        kernel, dilations: causal convolutions (receptive field
+            ``1 + (kernel - 1) * sum(dilations)`` bins).
+        context: time points per window that enter the prediction loss.
+        batch: independent windows per step (also the SIGReg sample size ``N``; the
+            statistic grows with ``N``, see :mod:`synaptax.jepa._sigreg`).
+        n_steps: optimisation steps.
+        lr: peak Adam learning rate (cosine decay to 10 %).
+        clip: global gradient-norm clip.
+        lam: SIGReg weight ``lambda``.
+        num_slices: SIGReg directions per step.
+        seed: model initialisation, window sampling and SIGReg directions.
+        checkpoint_every: steps between checkpoints (with a run directory).
+        log_every: steps between metric rows.
+    """
+
+    latent_dim: int = 8
+    hidden: int = 32
+    horizons: tuple[int, ...] = (0, 1, 2, 5, 10)
+    kernel: int = 5
+    dilations: tuple[int, ...] = (1, 2, 4, 8)
+    context: int = 16
+    batch: int = 64
+    n_steps: int = 600
+    lr: float = 3e-3
+    clip: float = 1.0
+    lam: float = 0.05
+    num_slices: int = 256
+    seed: int = 0
+    checkpoint_every: int = 200
+    log_every: int = 10
+
+    @property
+    def window(self) -> int:
+        """Bins per training window."""
+        rf = 1 + (self.kernel - 1) * sum(self.dilations)
+        return rf + self.context + max(self.horizons) - 1
+
+    def to_json(self) -> str:
+        return json.dumps(dataclasses.asdict(self), indent=2)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> TeacherConfig:
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(d) - names)
+        if unknown:
+            raise ValueError(
+                f"unknown teacher setting(s) {unknown}; known settings are {sorted(names)}."
+            )
+        d = {k: tuple(v) if isinstance(v, list) else v for k, v in d.items()}
+        return cls(**d)
+
+
+def window_starts(
+    train: Bool[np.ndarray, " time"], segment: Int[np.ndarray, " time"], length: int
+) -> Int[np.ndarray, " window"]:
+    """Start bins of every window of ``length`` bins inside training time and inside one
+    epoch interval (``segment``): such windows never straddle a split or a state change."""
+    train = np.asarray(train, bool)
+    n = len(train)
+    if n < length:
+        return np.zeros(0, np.int64)
+    same = np.ones(n, bool)
+    same[1:] = segment[1:] == segment[:-1]  # bin i continues bin i - 1
+    ok = train & np.concatenate([[True], same[1:]])
+    # a window [s, s + length) is valid when bin s is train and bins s+1..s+length-1 are
+    # train continuations: count the breaks with a cumulative sum
+    bad = np.concatenate([[0], np.cumsum(~ok)])
+    starts = np.arange(n - length + 1)
+    breaks = bad[starts + length] - bad[starts + 1]
+    return starts[train[starts] & (breaks == 0)]
+
+
+def _input_stats(model: Teacher, counts: np.ndarray, views, train) -> Teacher:
+    for v, units in enumerate(views):
+        x = np.sqrt(counts[np.asarray(train)][:, units])
+        mu = jnp.asarray(x.mean(0), counts.dtype)
+        sd = jnp.asarray(np.maximum(x.std(0), 1e-3), counts.dtype)
+        model = eqx.tree_at(lambda m, v=v: (m.readins[v].mu, m.readins[v].scale), model, (mu, sd))
+    return model
+
+
+def make_optimizer(cfg: TeacherConfig) -> optax.GradientTransformation:
+    schedule = optax.cosine_decay_schedule(cfg.lr, max(cfg.n_steps, 1), alpha=0.1)
+    return optax.chain(optax.clip_by_global_norm(cfg.clip), optax.adam(schedule))
+
+
+def make_step(cfg: TeacherConfig, optimizer: optax.GradientTransformation):
+    """The jitted training step ``step(model, opt_state, key, counts_a, counts_b, starts)``.
+
+    ``counts_a`` / ``counts_b``: ``[time, unit]`` counts of the two views (on device);
+    ``starts``: valid window starts (:func:`window_starts`). Returns
+    ``(model, opt_state, metrics)`` with ``loss``, ``pred``, ``sigreg``, ``std``.
+    """
+    offsets = jnp.arange(cfg.window)
+    n_dev = jax.device_count()
+    sharding = None
+    if n_dev > 1 and cfg.batch % n_dev == 0:
+        mesh = jax.sharding.Mesh(np.array(jax.devices()), ("batch",))
+        sharding = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec("batch"))
+
+    @eqx.filter_jit
+    def step(model, opt_state, key, counts_a, counts_b, starts):
+        k_win, k_reg = jax.random.split(key)
+        s = jax.random.choice(k_win, starts, (cfg.batch,))
+        idx = s[:, None] + offsets
+        xa, xb = counts_a[idx], counts_b[idx]
+        if sharding is not None:
+            xa = jax.lax.with_sharding_constraint(xa, sharding)
+            xb = jax.lax.with_sharding_constraint(xb, sharding)
+
+        def loss_fn(m):
+            return jepa_loss(m, k_reg, xa, xb, cfg.lam, cfg.context, cfg.num_slices)
+
+        (loss, aux), grads = eqx.filter_value_and_grad(loss_fn, has_aux=True)(model)
+        updates, opt_state = optimizer.update(grads, opt_state, eqx.filter(model, eqx.is_array))
+        model = eqx.apply_updates(model, updates)
+        return model, opt_state, {"loss": loss, **aux}
+
+    return step
+
+
+@dataclass
+class TrainResult:
+    """Trained teacher, the two views' unit indices and the metric history (rows of
+    ``step, loss, pred, sigreg, std, seconds``)."""
+
+    model: Teacher
+    views: tuple[np.ndarray, np.ndarray]
+    history: list[dict[str, float]]
+    steps_per_s: float
+
+
+_FIELDS: list[str] = ["step", "loss", "pred", "sigreg", "std", "seconds"]
+
+
+def _save(run_dir: Path, model, opt_state, step: int) -> None:
+    tmp = run_dir / "checkpoint.eqx.tmp"
+    eqx.tree_serialise_leaves(tmp, (model, opt_state))
+    tmp.replace(run_dir / "checkpoint.eqx")
+    (run_dir / "state.json").write_text(json.dumps({"step": step}))
+
+
+def _plot(run_dir: Path, history: list[dict[str, float]]) -> None:
+    from matplotlib.figure import Figure
+
+    if not history:
+        return
+    fig = Figure(figsize=(9, 3))
+    steps = [h["step"] for h in history]
+    for i, name in enumerate(("pred", "sigreg", "std")):
+        ax = fig.add_subplot(1, 3, i + 1)
+        ax.plot(steps, [h[name] for h in history])
+        ax.set_xlabel("step")
+        ax.set_title({"pred": "prediction loss", "sigreg": "SIGReg", "std": "latent std"}[name])
+        if name == "sigreg":
+            ax.set_yscale("log")
+    fig.tight_layout()
+    fig.savefig(run_dir / "losses.png", dpi=100)
+
+
+def _read_history(path: Path) -> list[dict[str, float]]:
+    if not path.exists():
+        return []
+    with path.open() as fh:
+        return [{k: float(v) for k, v in row.items()} for row in csv.DictReader(fh)]
+
+
+def _new_model(cfg: TeacherConfig, views) -> Teacher:
+    return Teacher(
+        (len(views[0]), len(views[1])),
+        cfg.latent_dim,
+        cfg.hidden,
+        cfg.horizons,
+        cfg.kernel,
+        cfg.dilations,
+        key=jax.random.key(cfg.seed),
+    )
+
+
+def load_run(run_dir: str | Path) -> tuple[TeacherConfig, Teacher, tuple[np.ndarray, np.ndarray]]:
+    """Config, trained teacher and view unit indices of a run directory."""
+    run_dir = Path(run_dir)
+    missing = [
+        f for f in ("config.json", "views.npz", "checkpoint.eqx") if not (run_dir / f).exists()
+    ]
+    if missing:
+        raise FileNotFoundError(
+            f"{run_dir}: not a complete teacher run directory (missing {missing}). Fix: "
+            "train into it first (synaptax teacher train) or point at the right folder."
+        )
+    cfg = TeacherConfig.from_dict(json.loads((run_dir / "config.json").read_text()))
+    v = np.load(run_dir / "views.npz")
+    views = (v["a"], v["b"])
+    model = _new_model(cfg, views)
+    opt_state = make_optimizer(cfg).init(eqx.filter(model, eqx.is_array))
+    model, _ = eqx.tree_deserialise_leaves(run_dir / "checkpoint.eqx", (model, opt_state))
+    return cfg, model, views
+
+
+def train(
+    counts: Real[np.ndarray, "time unit"],
+    train_mask: Bool[np.ndarray, " time"],
+    segment: Int[np.ndarray, " time"],
+    cfg: TeacherConfig = TeacherConfig(),
+    views: tuple[np.ndarray, np.ndarray] | None = None,
+    run_dir: str | Path | None = None,
+    progress: bool = True,
+    stop_after: int | None = None,
+) -> TrainResult:
+    """Train a teacher on one session's binned counts.
+
+    Args:
+        counts: spike counts per 10 ms bin and unit (``BinnedSpikes.dense()``).
+        train_mask: bins usable for training (e.g. ``splits.assignment == 0``).
+        segment: epoch interval of each bin (``BinnedSpikes.segment``).
+        cfg: settings.
+        views: unit indices of the two views; default :func:`split_units` (seed
+            ``cfg.seed``).
+        run_dir: folder for checkpoints and logs; a run found there is resumed (its
+            ``config.json`` must match ``cfg``).
+        progress: show a progress bar.
+        stop_after: stop (with a checkpoint) after this many steps in total, leaving
+            the run to be resumed later; ``None`` runs ``cfg.n_steps``.
+
+    Returns:
+        :class:`TrainResult`.
+    """
+    from ._model import split_units
+
+    counts = np.asarray(counts, dtype=jnp.result_type(float))
+    if counts.ndim != 2 or len(train_mask) != counts.shape[0] or len(segment) != counts.shape[0]:
+        raise ValueError(
+            f"counts must be (time, unit) with train_mask and segment of length time; got "
+            f"counts {counts.shape}, train_mask {np.shape(train_mask)}, segment "
+            f"{np.shape(segment)}."
+        )
+    if not np.all(np.isfinite(counts)) or np.any(counts < 0):
+        raise ValueError("counts must be finite and non-negative (spike counts per bin).")
+    if views is None:
+        views = split_units(counts.shape[1], cfg.seed)
+    starts = window_starts(np.asarray(train_mask), np.asarray(segment), cfg.window)
+    if len(starts) == 0:
+        raise ValueError(
+            f"no training window of {cfg.window} bins fits inside one training block; use "
+            "longer split blocks (contiguous_splits(block_s=...)) or a shorter window "
+            "(fewer dilations, smaller context or horizons)."
+        )
+    optimizer = make_optimizer(cfg)
+    model = _input_stats(_new_model(cfg, views), counts, views, train_mask)
+    opt_state = optimizer.init(eqx.filter(model, eqx.is_array))
+    start_step, history = 0, []
+    rd = Path(run_dir) if run_dir is not None else None
+    if rd is not None:
+        rd.mkdir(parents=True, exist_ok=True)
+        if (rd / "checkpoint.eqx").exists():
+            saved = TeacherConfig.from_dict(json.loads((rd / "config.json").read_text()))
+            if saved != cfg:
+                raise ValueError(
+                    f"{rd} holds a run with a different config ({saved}); use a new run "
+                    "directory or the same config to resume."
+                )
+            model, opt_state = eqx.tree_deserialise_leaves(
+                rd / "checkpoint.eqx", (model, opt_state)
+            )
+            start_step = json.loads((rd / "state.json").read_text())["step"]
+            history = [h for h in _read_history(rd / "metrics.csv") if h["step"] <= start_step]
+        (rd / "config.json").write_text(cfg.to_json())
+        np.savez(rd / "views.npz", a=views[0], b=views[1])
+
+    end = cfg.n_steps if stop_after is None else min(cfg.n_steps, stop_after)
+    step = make_step(cfg, optimizer)
+    ca, cb = jnp.asarray(counts[:, views[0]]), jnp.asarray(counts[:, views[1]])
+    st = jnp.asarray(starts)
+    base = jax.random.key(cfg.seed + 1)
+    t0 = time.perf_counter()
+    timed_from, t_timed = None, 0.0
+
+    from rich.progress import Progress
+
+    with Progress(disable=not progress, transient=True) as bar:
+        task = bar.add_task("teacher", total=cfg.n_steps, completed=start_step)
+        for i in range(start_step, end):
+            model, opt_state, m = step(model, opt_state, jax.random.fold_in(base, i), ca, cb, st)
+            if i == start_step:  # exclude compilation from the throughput
+                jax.block_until_ready(m["loss"])
+                timed_from, t_timed = i + 1, time.perf_counter()
+            if (i + 1) % cfg.log_every == 0 or i + 1 == end:
+                row = {"step": float(i + 1), **{k: float(v) for k, v in m.items()}}
+                row["seconds"] = time.perf_counter() - t0
+                if not np.isfinite(row["loss"]):
+                    raise FloatingPointError(
+                        f"the teacher's loss became {row['loss']} at step {i + 1}; lower the "
+                        "learning rate (lr) or the gradient clip."
+                    )
+                history.append(row)
+                bar.update(task, completed=i + 1, description=f"loss {row['loss']:.4f}")
+            if rd is not None and (i + 1) % cfg.checkpoint_every == 0:
+                _save(rd, model, opt_state, i + 1)
+    jax.block_until_ready(model)
+    n_timed = end - (timed_from or end)
+    rate = n_timed / (time.perf_counter() - t_timed) if n_timed > 0 else float("nan")
+    if rd is not None:
+        _save(rd, model, opt_state, max(end, start_step))
+        with (rd / "metrics.csv").open("w", newline="") as fh:
+            w = csv.DictWriter(fh, fieldnames=_FIELDS)
+            w.writeheader()
+            w.writerows(history)
+        _plot(rd, history)
+    return TrainResult(model, views, history, rate)

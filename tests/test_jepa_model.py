@@ -1,0 +1,92 @@
+"""Teacher model: shapes, causality, views, loss, window sampling."""
+
+import equinox as eqx
+import jax
+import numpy as np
+import pytest
+
+from synaptax.jepa import Teacher, TeacherConfig, jepa_loss, split_units, window_starts
+
+
+def _model(**kw):
+    return Teacher(
+        (5, 6),
+        latent_dim=3,
+        hidden=8,
+        horizons=(0, 1, 3),
+        dilations=(1, 2),
+        kernel=3,
+        key=jax.random.key(0),
+        **kw,
+    )
+
+
+def test_encoder_is_causal_and_shapes():
+    m = _model()
+    assert m.encoder.receptive_field == 1 + 2 * 3
+    c = jax.random.poisson(jax.random.key(1), 1.0, (40, 5)).astype(float)
+    enc = eqx.filter_jit(lambda mm, x: mm.encode(x, 0))
+    z = enc(m, c)
+    assert z.shape == (40, 3)
+    c2 = c.at[25:].set(0.0)  # change the future from t = 25 on
+    z2 = enc(m, c2)
+    np.testing.assert_allclose(np.asarray(z[:25]), np.asarray(z2[:25]), rtol=1e-12)
+    assert not np.allclose(np.asarray(z[25:]), np.asarray(z2[25:]))
+    # the receptive field is finite: bins more than rf - 1 back do not matter
+    c3 = c.at[:10].set(3.0)
+    z3 = enc(m, c3)
+    np.testing.assert_allclose(np.asarray(z[16:]), np.asarray(z3[16:]), rtol=1e-12)
+
+
+def test_views_have_separate_readins():
+    m = _model()
+    assert m.readins[0].linear.weight.shape == (8, 5)
+    assert m.readins[1].linear.weight.shape == (8, 6)
+    with pytest.raises(ValueError, match="two views"):
+        Teacher((5,), key=jax.random.key(0))
+
+
+def test_split_units_disjoint_cover():
+    a, b = split_units(11, seed=3)
+    assert len(a) == 5 and len(b) == 6
+    assert set(a).isdisjoint(b) and set(a) | set(b) == set(range(11))
+
+
+def test_loss_terms_and_gradient():
+    m = _model()
+    win = m.encoder.receptive_field + 4 + 3 - 1
+    ka, kb = jax.random.split(jax.random.key(2))
+    xa = jax.random.poisson(ka, 1.0, (16, win, 5)).astype(float)
+    xb = jax.random.poisson(kb, 1.0, (16, win, 6)).astype(float)
+    loss_fn = eqx.filter_jit(jepa_loss)
+    loss, aux = loss_fn(m, jax.random.key(3), xa, xb, lam=0.05, context=4, num_slices=8)
+    assert np.isclose(float(loss), 0.95 * float(aux["pred"]) + 0.05 * float(aux["sigreg"]))
+    assert float(aux["pred"]) > 0 and float(aux["sigreg"]) > 0
+    g = eqx.filter_jit(
+        eqx.filter_grad(lambda mm: jepa_loss(mm, jax.random.key(3), xa, xb, 0.05, 4, 8)[0])
+    )(m)
+    leaves = jax.tree_util.tree_leaves(g)
+    assert all(np.all(np.isfinite(np.asarray(x))) for x in leaves)
+    # lambda = 0: the loss is the prediction term alone
+    l0, a0 = loss_fn(m, jax.random.key(3), xa, xb, lam=0.0, context=4, num_slices=8)
+    assert np.isclose(float(l0), float(a0["pred"]))
+    with pytest.raises(ValueError, match="too short"):
+        jepa_loss(m, jax.random.key(3), xa[:, :8], xb[:, :8], context=4)
+
+
+def test_window_starts_stay_in_train_and_segment():
+    train = np.array([1, 1, 1, 1, 0, 1, 1, 1, 1, 1, 1], bool)
+    segment = np.array([0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1])
+    s = window_starts(train, segment, 3)
+    np.testing.assert_array_equal(s, [0, 1, 7, 8])
+    for start in s:
+        assert train[start : start + 3].all() and len(set(segment[start : start + 3])) == 1
+    assert len(window_starts(train, segment, 20)) == 0
+
+
+def test_config_window_and_unknown_keys():
+    cfg = TeacherConfig(kernel=3, dilations=(1, 2), context=4, horizons=(0, 2))
+    assert cfg.window == 7 + 4 + 2 - 1
+    with pytest.raises(ValueError, match="unknown teacher setting"):
+        TeacherConfig.from_dict({"latnt_dim": 4})
+    assert TeacherConfig.from_dict({"dilations": [1, 2]}).dilations == (1, 2)

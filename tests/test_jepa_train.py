@@ -1,0 +1,136 @@
+"""Teacher training loop: loss decreases, run directory, resume, collapse without SIGReg,
+evaluation metrics and baselines."""
+
+import dataclasses
+
+import jax
+import numpy as np
+import pytest
+
+from synaptax import data, jepa
+
+TINY = jepa.TeacherConfig(
+    latent_dim=3,
+    hidden=8,
+    horizons=(0, 1, 2),
+    kernel=3,
+    dilations=(1, 2),
+    context=4,
+    batch=32,
+    n_steps=40,
+    lr=1e-2,
+    num_slices=16,
+    checkpoint_every=10,
+    log_every=5,
+)
+
+
+@pytest.fixture(scope="module")
+def session():
+    s, truth = data.make_synthetic_session(
+        n_units=40,
+        latent_dim=3,
+        active_s=40,
+        spontaneous_s=5,
+        passive_s=40,
+        bad_fraction=0.0,
+        seed=1,
+    )
+    b = data.bin_spikes(s, bin_ms=10, epochs=["active", "passive"])
+    sp = data.contiguous_splits(b, (0.7, 0.15, 0.15), block_s=5.0, gap_s=0.2)
+    x = truth.latents_in_bins(b.bin_starts, b.bin_width)
+    return b, sp, x
+
+
+def test_train_writes_run_dir_and_learns(session, tmp_path):
+    b, sp, _ = session
+    res = jepa.train(
+        b.dense(), sp.assignment == 0, b.segment, TINY, run_dir=tmp_path, progress=False
+    )
+    for f in (
+        "config.json",
+        "checkpoint.eqx",
+        "state.json",
+        "metrics.csv",
+        "losses.png",
+        "views.npz",
+    ):
+        assert (tmp_path / f).exists(), f
+    assert len(res.history) == TINY.n_steps // TINY.log_every
+    first, last = res.history[0], res.history[-1]
+    assert last["pred"] < first["pred"]
+    assert np.isfinite(res.steps_per_s) and res.steps_per_s > 0
+    cfg, model, views = jepa.load_run(tmp_path)
+    assert cfg == TINY
+    z1 = jepa.teacher_latents(model, b.dense(), views)
+    z2 = jepa.teacher_latents(res.model, b.dense(), res.views)
+    np.testing.assert_allclose(z1, z2, rtol=1e-12)
+
+
+def test_resume_matches_uninterrupted_run(session, tmp_path):
+    b, sp, _ = session
+    cfg = dataclasses.replace(TINY, n_steps=20)
+    args = (b.dense(), sp.assignment == 0, b.segment, cfg)
+    full = jepa.train(*args, run_dir=tmp_path / "full", progress=False)
+    jepa.train(*args, run_dir=tmp_path / "cut", progress=False, stop_after=10)
+    assert '"step": 10' in (tmp_path / "cut" / "state.json").read_text()
+    resumed = jepa.train(*args, run_dir=tmp_path / "cut", progress=False)
+    za = jepa.teacher_latents(full.model, b.dense(), full.views)
+    zb = jepa.teacher_latents(resumed.model, b.dense(), resumed.views)
+    np.testing.assert_allclose(za, zb, rtol=1e-9, atol=1e-12)
+    assert [h["step"] for h in resumed.history] == [h["step"] for h in full.history]
+    with pytest.raises(ValueError, match="different config"):
+        jepa.train(
+            b.dense(),
+            sp.assignment == 0,
+            b.segment,
+            dataclasses.replace(cfg, lam=0.1),
+            run_dir=tmp_path / "cut",
+            progress=False,
+        )
+
+
+def test_without_sigreg_the_latents_collapse(session):
+    b, sp, _ = session
+    tr = sp.assignment == 0
+    on = jepa.train(b.dense(), tr, b.segment, TINY, progress=False)
+    off = jepa.train(b.dense(), tr, b.segment, dataclasses.replace(TINY, lam=0.0), progress=False)
+    z_on = jepa.teacher_latents(on.model, b.dense(), on.views)
+    z_off = jepa.teacher_latents(off.model, b.dense(), off.views)
+    assert z_off.std(0).mean() < 0.2 * z_on.std(0).mean()
+    assert off.history[-1]["sigreg"] > on.history[-1]["sigreg"]
+
+
+def test_evaluation_metrics(session):
+    b, sp, x = session
+    tr, te = sp.assignment == 0, sp.assignment == 2
+    counts = b.dense()
+    z = jepa.pca_latents(counts, b.segment, tr, 3, causal=False)
+    assert z.shape == (b.n_bins, 3)
+    # PCA of smoothed counts finds the true latents in this easy session
+    assert jepa.heldout_cca(z, x, tr, te) > 0.5
+    assert jepa.heldout_cca(np.random.default_rng(0).normal(size=z.shape), x, tr, te) < 0.15
+    assert 0.5 <= jepa.linear_probe_accuracy(z, b.labels, tr, te) <= 1.0
+    # effective rank: isotropic -> dim; rank one -> 1; scale invariant
+    g = np.random.default_rng(1).normal(size=(5000, 4))
+    assert jepa.effective_rank(g) == pytest.approx(4.0, rel=0.01)
+    assert jepa.effective_rank(1e-6 * g) == pytest.approx(4.0, rel=0.01)
+    assert jepa.effective_rank(np.outer(g[:, 0], [1, 2, 3, 4])) == pytest.approx(1.0, abs=1e-6)
+    model = jepa.Teacher((20, 20), 3, 8, (0, 1), 3, (1,), key=jax.random.key(0))
+    views = jepa.split_units(40)
+    r2 = jepa.future_r2(model, counts, views, te)
+    assert np.isfinite(r2) and r2 < 1.0
+
+
+def test_bad_input(session):
+    b, sp, _ = session
+    with pytest.raises(ValueError, match="no training window"):
+        jepa.train(b.dense(), np.zeros(b.n_bins, bool), b.segment, TINY, progress=False)
+    bad = b.dense().astype(float)
+    bad[3, 2] = np.nan
+    with pytest.raises(ValueError, match="finite"):
+        jepa.train(bad, sp.assignment == 0, b.segment, TINY, progress=False)
+    with pytest.raises(ValueError, match="single class"):
+        jepa.linear_probe_accuracy(
+            np.zeros((10, 2)), np.array(["a"] * 10), np.ones(10, bool), np.ones(10, bool)
+        )
