@@ -21,12 +21,11 @@ References:
     PLoS Comput Biol 7:e1002107.
 """
 
-from __future__ import annotations
-
 import abc
 from typing import ClassVar
 
 import jax.numpy as jnp
+from equinox import AbstractVar
 from jaxtyping import Array, Float
 
 from synaptax.channels._base import AbstractChannel, State, exp_euler
@@ -106,10 +105,10 @@ def _transient_na(v, celsius, vm: float, vh: float) -> tuple[Gate, Gate]:
 
 
 class _SodiumMH(AbstractGatedChannel):
-    """Shared fields of the ``m^3 h`` sodium channels (abstract)."""
+    """The ``m^3 h`` sodium channels (abstract): conductance and reversal."""
 
-    gbar: Float[Array, " comp"]
-    ena: Float[Array, " comp"]
+    gbar: AbstractVar[Float[Array, " comp"]]
+    ena: AbstractVar[Float[Array, " comp"]]
 
     state_names: ClassVar[tuple[str, ...]] = ("m", "h")
     defaults: ClassVar[dict[str, float]] = {"gbar": 1e-5, "ena": 50.0}
@@ -141,6 +140,9 @@ class NaTaT(_SodiumMH):
     References: Colbert & Pan (2002), Nat Neurosci 5:533-538; Hay et al. (2011).
     """
 
+    gbar: Float[Array, " comp"]
+    ena: Float[Array, " comp"]
+
     name: ClassVar[str] = "NaTa_t"
 
     def gates(self, v, celsius) -> tuple[Gate, ...]:
@@ -164,6 +166,9 @@ class NaTs2T(_SodiumMH):
 
     References: Colbert & Pan (2002), Nat Neurosci 5:533-538; Hay et al. (2011).
     """
+
+    gbar: Float[Array, " comp"]
+    ena: Float[Array, " comp"]
 
     name: ClassVar[str] = "NaTs2_t"
 
@@ -190,6 +195,9 @@ class NapEt2(_SodiumMH):
     References: Magistretti & Alonso (1999), J Gen Physiol 114:491-509; Hay et al. (2011).
     """
 
+    gbar: Float[Array, " comp"]
+    ena: Float[Array, " comp"]
+
     name: ClassVar[str] = "Nap_Et2"
 
     def gates(self, v, celsius) -> tuple[Gate, ...]:
@@ -206,10 +214,10 @@ class NapEt2(_SodiumMH):
 
 
 class _Potassium(AbstractGatedChannel):
-    """Shared fields of the potassium channels (abstract)."""
+    """The potassium channels (abstract): parameters and reversal."""
 
-    gbar: Float[Array, " comp"]
-    ek: Float[Array, " comp"]
+    gbar: AbstractVar[Float[Array, " comp"]]
+    ek: AbstractVar[Float[Array, " comp"]]
 
     defaults: ClassVar[dict[str, float]] = {"gbar": 1e-5, "ek": -85.0}
     units: ClassVar[dict[str, str]] = {"gbar": "S/cm^2", "ek": "mV"}
@@ -234,6 +242,9 @@ class SKv31(_Potassium):
 
     References: Rettig et al. (1992), EMBO J 11:2473-2486; Hay et al. (2011).
     """
+
+    gbar: Float[Array, " comp"]
+    ek: Float[Array, " comp"]
 
     name: ClassVar[str] = "SKv3_1"
     state_names: ClassVar[tuple[str, ...]] = ("m",)
@@ -269,6 +280,9 @@ class KTst(_Potassium):
 
     References: Korngreen & Sakmann (2000), J Physiol 525:621-639; Hay et al. (2011).
     """
+
+    gbar: Float[Array, " comp"]
+    ek: Float[Array, " comp"]
 
     name: ClassVar[str] = "K_Tst"
     state_names: ClassVar[tuple[str, ...]] = ("m", "h")
@@ -309,6 +323,9 @@ class KPst(_Potassium):
     References: Korngreen & Sakmann (2000), J Physiol 525:621-639; Hay et al. (2011).
     """
 
+    gbar: Float[Array, " comp"]
+    ek: Float[Array, " comp"]
+
     name: ClassVar[str] = "K_Pst"
     state_names: ClassVar[tuple[str, ...]] = ("m", "h")
 
@@ -347,6 +364,9 @@ class Im(_Potassium):
 
     References: Adams, Brown & Constanti (1982), J Physiol 330:537-572; Hay et al. (2011).
     """
+
+    gbar: Float[Array, " comp"]
+    ek: Float[Array, " comp"]
 
     name: ClassVar[str] = "Im"
     state_names: ClassVar[tuple[str, ...]] = ("m",)
