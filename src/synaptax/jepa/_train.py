@@ -175,7 +175,7 @@ class TrainResult:
     steps_per_s: float
 
 
-_FIELDS: list[str] = ["step", "loss", "pred", "sigreg", "std", "seconds"]
+_FIELDS = ["step", "loss", "pred", "sigreg", "std", "seconds"]
 
 
 def _save(run_dir: Path, model, opt_state, step: int) -> None:
