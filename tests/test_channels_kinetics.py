@@ -15,15 +15,27 @@ import synaptax as sx
 from synaptax.channels import CHANNELS, AbstractGatedChannel, Leak
 from synaptax.channels.hay2011 import linexp
 
-NEW = ["NaTa_t", "NaTs2_t", "Nap_Et2", "SKv3_1", "K_Tst", "K_Pst", "Im", "Ih", "Na", "K", "Km"]
+NEW = [
+    "NaTa_t",
+    "NaTs2_t",
+    "Nap_Et2",
+    "SKv3_1",
+    "K_Tst",
+    "K_Pst",
+    "Im",
+    "Ih",
+    "Pospischil_Na",
+    "Pospischil_K",
+    "Pospischil_Km",
+]
 # potentials where a rate is 0/0 in its textbook form
 SINGULAR = {
     "NaTa_t": [-38.0, -66.0],
     "NaTs2_t": [-32.0, -60.0],
     "Nap_Et2": [-38.0, -17.0, -64.4],
     "Ih": [-154.9],
-    "Na": [-56.2 + 13.0, -56.2 + 40.0],
-    "K": [-56.2 + 15.0],
+    "Pospischil_Na": [-56.2 + 13.0, -56.2 + 40.0],
+    "Pospischil_K": [-56.2 + 15.0],
 }
 
 

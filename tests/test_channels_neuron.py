@@ -39,9 +39,9 @@ SPECS: dict[str, tuple[str | None, str, float]] = {
     "K_Pst": ("k", "ek", -85.0),
     "Im": ("k", "ek", -85.0),
     "Ih": (None, "ehcn", -45.0),
-    "Na": ("na", "ena", 50.0),
-    "K": ("k", "ek", -90.0),
-    "Km": ("k", "ek", -90.0),
+    "Pospischil_Na": ("na", "ena", 50.0),
+    "Pospischil_K": ("k", "ek", -90.0),
+    "Pospischil_Km": ("k", "ek", -90.0),
 }
 # potentials at the removable singularities of the rate functions are included
 V_GRID = np.unique(
@@ -266,8 +266,8 @@ def test_pospischil_regular_spiking_cell_matches_neuron(nrn, tmp_path):
 
     t_max, celsius, v_init, amp = 100.0, 36.0, -70.0, 0.15
     cell = _one_compartment(tmp_path)
-    cell.insert("Na", gbar=0.05, vt=-56.2).insert("K", gbar=0.005, vt=-56.2)
-    cell.insert("Km", gbar=2e-4, tau_max=600.0).insert("Leak", g=1e-4, e=-70.0)
+    cell.insert("Pospischil_Na", gbar=0.05, vt=-56.2).insert("Pospischil_K", gbar=0.005, vt=-56.2)
+    cell.insert("Pospischil_Km", gbar=2e-4, tau_max=600.0).insert("Leak", g=1e-4, e=-70.0)
     cell.set("celsius", celsius)
     cell.set("v_init", v_init)
     model, params = cell.compile()
@@ -275,12 +275,16 @@ def test_pospischil_regular_spiking_cell_matches_neuron(nrn, tmp_path):
     v = np.asarray(sx.simulate(model, params, stim, t_max, DT, record=[("v", cell.soma)]))[0]
 
     h, (sec,) = build_neuron_cell(cell, ra=100.0, cm=1.0, hh=False)
-    for mech in ("sx_Na", "sx_K", "sx_Km"):
+    for mech in ("sx_Pospischil_Na", "sx_Pospischil_K", "sx_Pospischil_Km"):
         sec.insert(mech)
     seg = sec(0.5)
-    seg.sx_Na.gbar, seg.sx_K.gbar, seg.sx_Km.gbar = 0.05, 0.005, 2e-4
-    seg.sx_Na.vt = seg.sx_K.vt = -56.2
-    seg.sx_Km.tau_max = 600.0
+    seg.sx_Pospischil_Na.gbar, seg.sx_Pospischil_K.gbar, seg.sx_Pospischil_Km.gbar = (
+        0.05,
+        0.005,
+        2e-4,
+    )
+    seg.sx_Pospischil_Na.vt = seg.sx_Pospischil_K.vt = -56.2
+    seg.sx_Pospischil_Km.tau_max = 600.0
     sec.insert("pas")
     sec.g_pas, sec.e_pas = 1e-4, -70.0
     sec.ena, sec.ek = 50.0, -90.0

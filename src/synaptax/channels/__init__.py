@@ -1,7 +1,7 @@
 """Ion channels: the abstract type and concrete mechanisms."""
 
 from synaptax.channels._base import AbstractChannel as AbstractChannel
-from synaptax.channels.hay2011 import AbstractGatedChannel as AbstractGatedChannel
+from synaptax.channels._base import AbstractGatedChannel as AbstractGatedChannel
 from synaptax.channels.hay2011 import Ih as Ih
 from synaptax.channels.hay2011 import Im as Im
 from synaptax.channels.hay2011 import KPst as KPst

@@ -8,8 +8,8 @@ rates here are scaled by ``3^((celsius - 36) / 10)`` (Na, K) and ``2.3^((celsius
 equations are exact at ``celsius = 36``.
 
 Example (a regular-spiking cell with spike-frequency adaptation):
-    >>> cell.insert("Na", gbar=0.05).insert("K", gbar=0.005)  # doctest: +SKIP
-    >>> cell.insert("Km", gbar=2e-4, tau_max=600.0).insert("Leak", g=1e-4)  # doctest: +SKIP
+    >>> cell.insert("Pospischil_Na", gbar=0.05).insert("Pospischil_K", gbar=0.005)  # +SKIP
+    >>> cell.insert("Pospischil_Km", gbar=2e-4, tau_max=600.0)  # doctest: +SKIP
     >>> cell.set("celsius", 36.0)  # doctest: +SKIP
 
 References:
@@ -25,7 +25,7 @@ from typing import ClassVar
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
-from synaptax.channels.hay2011 import AbstractGatedChannel, Gate, linexp, q10_factor
+from synaptax.channels._base import AbstractGatedChannel, Gate, linexp, q10_factor
 
 
 def _from_rates(alpha, beta, tadj):
@@ -56,7 +56,7 @@ class PospischilNa(AbstractGatedChannel):
     ena: Float[Array, " comp"]
     vt: Float[Array, " comp"]
 
-    name: ClassVar[str] = "Na"
+    name: ClassVar[str] = "Pospischil_Na"
     state_names: ClassVar[tuple[str, ...]] = ("m", "h")
     defaults: ClassVar[dict[str, float]] = {"gbar": 0.05, "ena": 50.0, "vt": -56.2}
     units: ClassVar[dict[str, str]] = {"gbar": "S/cm^2", "ena": "mV", "vt": "mV"}
@@ -99,7 +99,7 @@ class PospischilK(AbstractGatedChannel):
     ek: Float[Array, " comp"]
     vt: Float[Array, " comp"]
 
-    name: ClassVar[str] = "K"
+    name: ClassVar[str] = "Pospischil_K"
     state_names: ClassVar[tuple[str, ...]] = ("n",)
     defaults: ClassVar[dict[str, float]] = {"gbar": 0.005, "ek": -90.0, "vt": -56.2}
     units: ClassVar[dict[str, str]] = {"gbar": "S/cm^2", "ek": "mV", "vt": "mV"}
@@ -140,7 +140,7 @@ class PospischilKm(AbstractGatedChannel):
     ek: Float[Array, " comp"]
     tau_max: Float[Array, " comp"]
 
-    name: ClassVar[str] = "Km"
+    name: ClassVar[str] = "Pospischil_Km"
     state_names: ClassVar[tuple[str, ...]] = ("p",)
     defaults: ClassVar[dict[str, float]] = {"gbar": 7e-5, "ek": -90.0, "tau_max": 1000.0}
     units: ClassVar[dict[str, str]] = {"gbar": "S/cm^2", "ek": "mV", "tau_max": "ms"}

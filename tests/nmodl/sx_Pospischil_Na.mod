@@ -1,7 +1,7 @@
 : Fast Na current of Pospischil et al. (2008) (Traub & Miles 1991 form); rates scaled by
 : 3^((celsius - 36)/10). Written for synaptax's tests from the published equations.
 NEURON {
-    SUFFIX sx_Na
+    SUFFIX sx_Pospischil_Na
     USEION na READ ena WRITE ina
     RANGE gbar, vt, mInf, mTau, hInf, hTau
 }

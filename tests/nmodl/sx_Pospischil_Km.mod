@@ -1,7 +1,7 @@
 : Slow M-type K current of Pospischil et al. (2008) (after Yamada et al. 1989); rates
 : scaled by 2.3^((celsius - 36)/10). Written for synaptax's tests from the published equations.
 NEURON {
-    SUFFIX sx_Km
+    SUFFIX sx_Pospischil_Km
     USEION k READ ek WRITE ik
     RANGE gbar, tau_max, pInf, pTau
 }

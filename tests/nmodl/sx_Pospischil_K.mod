@@ -1,7 +1,7 @@
 : Delayed-rectifier K current of Pospischil et al. (2008) (Traub & Miles 1991 form); rates
 : scaled by 3^((celsius - 36)/10). Written for synaptax's tests from the published equations.
 NEURON {
-    SUFFIX sx_K
+    SUFFIX sx_Pospischil_K
     USEION k READ ek WRITE ik
     RANGE gbar, vt, nInf, nTau
 }
