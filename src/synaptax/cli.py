@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from synaptax.data._cli import app as data_app
+from synaptax.jepa._cli import app as teacher_app
 
 app = typer.Typer(
     help="synaptax: differentiable biophysical simulation and latent-dynamics distillation.",
@@ -14,6 +15,7 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,
 )
 app.add_typer(data_app, name="data")
+app.add_typer(teacher_app, name="teacher")
 
 
 @app.command()

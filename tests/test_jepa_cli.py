@@ -1,0 +1,55 @@
+"""``synaptax teacher train / eval`` on a tiny synthetic session."""
+
+import json
+
+from typer.testing import CliRunner
+
+from synaptax.cli import app
+
+CONFIG = """
+[data]
+n_units = 30
+latent_dim = 3
+active_s = 30.0
+spontaneous_s = 5.0
+passive_s = 30.0
+block_s = 5.0
+gap_s = 0.2
+
+[teacher]
+latent_dim = 3
+hidden = 8
+horizons = [0, 1]
+kernel = 3
+dilations = [1]
+context = 4
+batch = 16
+n_steps = 10
+num_slices = 8
+log_every = 5
+"""
+
+
+def test_train_then_eval(tmp_path):
+    cfg = tmp_path / "t.toml"
+    cfg.write_text(CONFIG)
+    run = tmp_path / "run"
+    r = CliRunner().invoke(app, ["teacher", "train", str(cfg), "--run-dir", str(run)])
+    assert r.exit_code == 0, r.output
+    report = json.loads((run / "report.json").read_text())
+    assert set(report) == {"teacher", "pca_causal", "pca_acausal", "probe_chance"}
+    for k in ("gt_latent_cca", "effective_rank_frac", "latent_std", "probe_acc", "pred_r2"):
+        assert k in report["teacher"]
+    (run / "report.json").unlink()
+    r = CliRunner().invoke(app, ["teacher", "eval", str(run)])
+    assert r.exit_code == 0, r.output
+    assert json.loads((run / "report.json").read_text())["teacher"] == report["teacher"]
+
+
+def test_bad_config_and_run_dir(tmp_path):
+    cfg = tmp_path / "bad.toml"
+    cfg.write_text("[teacher]\nlatnt_dim = 3\n")
+    r = CliRunner().invoke(app, ["teacher", "train", str(cfg), "--run-dir", str(tmp_path / "r")])
+    assert r.exit_code == 2 and "unknown teacher setting" in r.output
+    r = CliRunner().invoke(app, ["teacher", "eval", str(tmp_path / "nothing")])
+    assert r.exit_code == 2 and "not found" in r.output
