@@ -77,7 +77,8 @@ def _prepare(dcfg: dict):
         epochs = dcfg.get("epochs", ["active", "passive"])
     else:
         session = data.load_session(source)
-        epochs = dcfg.get("epochs")
+        default = ["train", "val", "test"] if dcfg.get("split") == "epochs" else None
+        epochs = dcfg.get("epochs", default)
     b = data.bin_spikes(session, bin_ms=float(dcfg.get("bin_ms", 10.0)), epochs=epochs)
     if dcfg.get("split", "blocks") == "epochs":
         train, test = b.labels == "train", b.labels == "test"
