@@ -69,11 +69,11 @@ def test_train_writes_run_dir_and_learns(session, tmp_path):
 
 def test_resume_matches_uninterrupted_run(session, tmp_path):
     b, sp, _ = session
-    cfg = dataclasses.replace(TINY, n_steps=20)
+    cfg = TINY
     args = (b.dense(), sp.assignment == 0, b.segment, cfg)
     full = jepa.train(*args, run_dir=tmp_path / "full", progress=False)
-    jepa.train(*args, run_dir=tmp_path / "cut", progress=False, stop_after=10)
-    assert '"step": 10' in (tmp_path / "cut" / "state.json").read_text()
+    jepa.train(*args, run_dir=tmp_path / "cut", progress=False, stop_after=20)
+    assert '"step": 20' in (tmp_path / "cut" / "state.json").read_text()
     resumed = jepa.train(*args, run_dir=tmp_path / "cut", progress=False)
     za = jepa.teacher_latents(full.model, b.dense(), full.views)
     zb = jepa.teacher_latents(resumed.model, b.dense(), resumed.views)

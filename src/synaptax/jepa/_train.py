@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import functools
 import json
 import time
 from dataclasses import dataclass
@@ -162,6 +163,12 @@ def make_step(cfg: TeacherConfig, optimizer: optax.GradientTransformation):
         return model, opt_state, {"loss": loss, **aux}
 
     return step
+
+
+@functools.lru_cache(maxsize=8)
+def _cached_step(cfg: TeacherConfig):
+    # one compiled step per config in a process (tests, sweeps and resumes reuse it)
+    return make_step(cfg, make_optimizer(cfg))
 
 
 @dataclass
@@ -313,7 +320,7 @@ def train(
         np.savez(rd / "views.npz", a=views[0], b=views[1])
 
     end = cfg.n_steps if stop_after is None else min(cfg.n_steps, stop_after)
-    step = make_step(cfg, optimizer)
+    step = _cached_step(cfg)
     ca, cb = jnp.asarray(counts[:, views[0]]), jnp.asarray(counts[:, views[1]])
     st = jnp.asarray(starts)
     base = jax.random.key(cfg.seed + 1)
