@@ -9,7 +9,9 @@ evaluates on the held-out test blocks, next to PCA of smoothed square-root count
 * ``gt_latent_cca``: mean held-out canonical correlation with the true latents;
 * ``pred_r2``: held-out R^2 of the predictor (other view, horizons > 0);
 * ``effective_rank_frac``: effective rank / latent dimension; ``latent_std``;
-* ``state_decoding_acc``: active vs passive from the latents, linear probe.
+* ``state_decoding_acc``: active vs passive from the latents, linear probe;
+* ``image_decoding_acc``: image on screen (or blank) per bin, linear probe;
+* ``running_speed_r2``: running speed from the latents, ridge regression, held-out R^2.
 
 Run ``python -m benchmarks.teacher`` (full) or ``--quick``; ``--write`` stores
 ``benchmarks/results/teacher.json``.
@@ -26,7 +28,21 @@ import numpy as np
 from benchmarks._common import finish
 
 
-def _figures(z, x, labels, tr, te):
+def _image_and_speed(session, b):
+    """Image on screen in each bin ("blank" between flashes and on omissions) and the
+    running speed (cm/s) at each bin centre."""
+    st = session.stimulus
+    t = b.bin_centers
+    k = np.searchsorted(np.asarray(st["start_time"]), t, side="right") - 1
+    k = np.clip(k, 0, None)
+    on = (t < np.asarray(st["stop_time"])[k]) & ~np.asarray(st["omitted"], bool)[k]
+    image = np.where(on, np.asarray(st["image_name"]).astype(str)[k], "blank")
+    rs = session.behaviour["running_speed"]
+    speed = np.interp(t, np.asarray(rs.timestamps), np.asarray(rs.data, float))
+    return image, speed
+
+
+def _figures(z, x, labels, tr, te, image, speed):
     from synaptax import jepa
 
     return {
@@ -34,6 +50,8 @@ def _figures(z, x, labels, tr, te):
         "effective_rank_frac": jepa.effective_rank(z[te]) / z.shape[1],
         "latent_std": float(np.mean(z[te].std(0))),
         "state_decoding_acc": jepa.linear_probe_accuracy(z, labels, tr, te),
+        "image_decoding_acc": jepa.linear_probe_accuracy(z, image, tr, te),
+        "running_speed_r2": jepa.linear_probe_r2(z, speed, tr, te),
     }
 
 
@@ -62,6 +80,7 @@ def main() -> None:
     x = truth.latents_in_bins(b.bin_starts, b.bin_width)
     counts = b.dense().astype(np.float32)
     tr, te = sp.assignment == 0, sp.assignment == 2
+    image, speed = _image_and_speed(session, b)
     t_data = time.perf_counter() - t0
     print(f"session: {b.n_units} units, {b.n_bins} bins of 10 ms ({t_data:.1f} s to make)")
 
@@ -72,17 +91,17 @@ def main() -> None:
     res = jepa.train(counts, tr, b.segment, cfg, progress=False)
     t_train = time.perf_counter() - t1
     z = jepa.teacher_latents(res.model, counts, res.views)
-    rows["teacher"] = _figures(z, x, b.labels, tr, te)
+    rows["teacher"] = _figures(z, x, b.labels, tr, te, image, speed)
     rows["teacher"]["pred_r2"] = jepa.future_r2(res.model, counts, res.views, te)
 
     off = jepa.train(counts, tr, b.segment, dataclasses.replace(cfg, lam=0.0), progress=False)
     z0 = jepa.teacher_latents(off.model, counts, off.views)
-    rows["no_sigreg"] = _figures(z0, x, b.labels, tr, te)
+    rows["no_sigreg"] = _figures(z0, x, b.labels, tr, te, image, speed)
     rows["no_sigreg"]["pred_r2"] = jepa.future_r2(off.model, counts, off.views, te)
 
     for name, causal in (("pca_causal", True), ("pca_acausal", False)):
         zp = jepa.pca_latents(counts, b.segment, tr, cfg.latent_dim, causal=causal)
-        rows[name] = _figures(zp, x, b.labels, tr, te)
+        rows[name] = _figures(zp, x, b.labels, tr, te, image, speed)
 
     figures: dict[str, object] = {
         "quick": args.quick,
@@ -93,6 +112,8 @@ def main() -> None:
         "effective_rank_frac": rows["teacher"]["effective_rank_frac"],
         "latent_std": rows["teacher"]["latent_std"],
         "state_decoding_acc": rows["teacher"]["state_decoding_acc"],
+        "image_decoding_acc": rows["teacher"]["image_decoding_acc"],
+        "running_speed_r2": rows["teacher"]["running_speed_r2"],
         "steps_per_s": res.steps_per_s,
         "train_s": t_train,
         "n_steps": n_steps,
@@ -103,14 +124,15 @@ def main() -> None:
     for name in ("no_sigreg", "pca_causal", "pca_acausal"):
         for k, v in rows[name].items():
             figures[f"{name}_{k}"] = v
-    table = [("model", "cca  pred_r2  erank/d  std  state_acc")]
+    table = [("model", "cca  pred_r2  erank/d  std  state_acc  image_acc  speed_r2")]
     for name, r in rows.items():
         table.append(
             (
                 name,
                 f"{r['gt_latent_cca']:.3f}  {r.get('pred_r2', float('nan')):.3f}  "
                 f"{r['effective_rank_frac']:.2f}  {r['latent_std']:.3g}  "
-                f"{r['state_decoding_acc']:.3f}",
+                f"{r['state_decoding_acc']:.3f}  {r['image_decoding_acc']:.3f}  "
+                f"{r['running_speed_r2']:.3f}",
             )
         )
     table.append(("teacher steps/s", f"{res.steps_per_s:.1f} (batch {cfg.batch})"))

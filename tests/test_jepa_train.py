@@ -111,6 +111,10 @@ def test_evaluation_metrics(session):
     assert jepa.heldout_cca(z, x, tr, te) > 0.35
     assert jepa.heldout_cca(np.random.default_rng(0).normal(size=z.shape), x, tr, te) < 0.15
     assert 0.5 <= jepa.linear_probe_accuracy(z, b.labels, tr, te) <= 1.0
+    rng = np.random.default_rng(2)
+    y = z @ np.array([1.0, -2.0, 0.5]) + 0.1 * rng.normal(size=len(z))
+    assert jepa.linear_probe_r2(z, y, tr, te) > 0.9
+    assert jepa.linear_probe_r2(z, rng.normal(size=len(z)), tr, te) < 0.05
     # effective rank: isotropic -> dim; rank one -> 1; scale invariant
     g = np.random.default_rng(1).normal(size=(5000, 4))
     assert jepa.effective_rank(g) == pytest.approx(4.0, rel=0.01)

@@ -13,6 +13,7 @@ from ._eval import effective_rank as effective_rank
 from ._eval import future_r2 as future_r2
 from ._eval import heldout_cca as heldout_cca
 from ._eval import linear_probe_accuracy as linear_probe_accuracy
+from ._eval import linear_probe_r2 as linear_probe_r2
 from ._eval import pca_latents as pca_latents
 from ._eval import teacher_latents as teacher_latents
 from ._model import Encoder as Encoder

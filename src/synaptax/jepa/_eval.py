@@ -8,7 +8,8 @@
   it does *not* detect a collapse to a tiny but isotropic cloud: report the latents'
   standard deviation next to it.
 * **Linear probe**: ridge regression on one-hot classes (features standardised with
-  training statistics), accuracy on held-out bins.
+  training statistics), accuracy on held-out bins; for a continuous variable (running
+  speed) the held-out R^2 of a ridge regression.
 * **CCA with true latents**: canonical directions fitted on training bins,
   correlations on held-out bins (:func:`synaptax.distill.heldout_correlations`), mean.
 * **PCA baseline**: PCA of square-root counts smoothed within each epoch interval,
@@ -37,6 +38,7 @@ __all__ = [
     "future_r2",
     "heldout_cca",
     "linear_probe_accuracy",
+    "linear_probe_r2",
     "pca_latents",
     "teacher_latents",
 ]
@@ -111,6 +113,24 @@ def linear_probe_accuracy(
     w = np.linalg.solve(xt.T @ xt + ridge * len(xt) * np.eye(x.shape[1]), xt.T @ y[train])
     pred = classes[np.argmax(x[test] @ w, axis=1)]
     return float(np.mean(pred == labels[test]))
+
+
+def linear_probe_r2(
+    z: Float[np.ndarray, "time latent"],
+    y: Float[np.ndarray, " time"],
+    train: Bool[np.ndarray, " time"],
+    test: Bool[np.ndarray, " time"],
+    ridge: float = 1e-2,
+) -> float:
+    """Held-out R^2 of a ridge regression from ``z`` to a continuous variable ``y``
+    (e.g. running speed), ``1 - SSE / SST`` on the test bins."""
+    mu, sd = z[train].mean(0), z[train].std(0) + 1e-12
+    x = np.hstack([(z - mu) / sd, np.ones((len(z), 1))])
+    xt = x[train]
+    w = np.linalg.solve(xt.T @ xt + ridge * len(xt) * np.eye(x.shape[1]), xt.T @ y[train])
+    res = y[test] - x[test] @ w
+    sst = np.sum((y[test] - y[test].mean()) ** 2)
+    return float(1.0 - np.sum(res**2) / sst) if sst > 0 else float("nan")
 
 
 def heldout_cca(
