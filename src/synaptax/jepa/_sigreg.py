@@ -24,7 +24,9 @@ samples from any *other* fixed distribution the squared distance converges to a 
 constant, so the statistic grows linearly with ``N``. A larger batch therefore makes
 SIGReg a stronger penalty at a fixed ``lambda``; halve ``lambda`` when doubling the
 batch to keep the same trade-off. The samples should be independent (separate windows):
-correlated samples inflate the variance of ``phi_N`` like a smaller ``N`` would not.
+with correlated samples (neighbouring bins of one segment) ``phi_N`` fluctuates more than
+for ``N`` independent ones, so slow, strongly autocorrelated features are penalised more
+than fast ones.
 
 References:
     Epps & Pulley (1983), A test for normality based on the empirical characteristic
