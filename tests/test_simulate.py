@@ -130,7 +130,7 @@ def test_float32_stays_close_to_float64(small_cell):
     stim32 = [sx.CurrentClamp(s.node, s.current.astype(jnp.float32)) for s in stim]
     v32 = np.asarray(sx.simulate(model32, params32, stim32, T, DT, record=[("v", small_cell.soma)]))
     assert v32.dtype == np.float32
-    assert np.abs(v32 - v64).max() < 0.5  # documented: float32 within ~0.1 mV here
+    assert np.abs(v32 - v64).max() < 0.5  # README quotes measured float32 errors
 
 
 def test_voltage_clamp_holds_the_node(small_cell):

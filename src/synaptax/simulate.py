@@ -136,7 +136,7 @@ def simulate(
 
     dtype = params.cm.dtype
     solve = make_tree_solver(model.tree, model.solver)
-    lower, upper, diag_ax, area_eff, _ = solver_inputs(model, params)
+    lower, upper, diag_ax, area_eff = solver_inputs(model, params)
     crank_nicolson = method == "crank_nicolson"
     cap = 1e-3 * params.cm * (2.0 if crank_nicolson else 1.0) / dt  # mA/cm^2 per mV
 
@@ -212,6 +212,3 @@ def simulate(
             rec = jnp.concatenate([rec, tail], axis=0)
     rec = jnp.concatenate([record_now(v0, s0)[None], rec], axis=0)
     return rec.T
-
-
-simulate_jit = eqx.filter_jit(simulate)

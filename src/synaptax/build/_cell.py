@@ -238,7 +238,6 @@ class Cell:
             n_center=nc,
             solver=solver,
             layout=_Static(d),
-            center=f(d.is_center),
             shape_left=f(self._shape[0]),
             shape_right=f(self._shape[1]),
             parent=jnp.asarray(np.maximum(d.parent, 0)),

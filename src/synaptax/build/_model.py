@@ -60,7 +60,6 @@ class Model(eqx.Module):
     solver: Method = eqx.field(static=True)
     layout: _Static = eqx.field(static=True)
     n_center: int = eqx.field(static=True)
-    center: Float[Array, " comp"]
     shape_left: Float[Array, " comp"]
     shape_right: Float[Array, " comp"]
     parent: Int[Array, " comp"]
@@ -81,22 +80,21 @@ class Model(eqx.Module):
 def solver_inputs(model: Model, params: Params):
     """Axial matrix entries (NEURON's form: rows scaled by 100 / area) from parameters.
 
-    Returns ``(lower, upper, diag_axial, area_eff, g_axial)`` with ``area_eff`` the node
-    area in um^2 (100 for zero-area ends, so their rows are in nA) and ``g_axial`` the
-    conductance to the parent in uS.
+    Returns ``(lower, upper, diag_axial, area_eff)`` with ``area_eff`` the node area in
+    um^2 (100 for zero-area ends, so their rows are in nA).
     """
     r, L = params.radius, params.length
-    area = 2.0 * jnp.pi * r * L * model.center
+    is_center = jnp.arange(model.n) < model.n_center  # centres are stored first
     half = 1e-2 * params.Ra * (L / 2.0) / (jnp.pi * r**2)  # MOhm, cylinder half-segment
     r_left = half * model.shape_left
     r_right = half * model.shape_right
     ri = r_left + jnp.where(model.has_prev, r_right[model.r_prev], 0.0)
     g = jnp.where(model.has_parent, 1.0 / jnp.where(model.has_parent, ri, 1.0), 0.0)
-    area_eff = jnp.where(model.center > 0, area, 100.0)
+    area_eff = jnp.where(is_center, 2.0 * jnp.pi * r * L, 100.0)
     a_par = area_eff[model.parent]
     lower = -100.0 * g / area_eff
     upper = -100.0 * g / a_par
     diag = -lower + jnp.zeros_like(lower).at[model.parent].add(
         jnp.where(model.has_parent, -upper, 0.0)
     )
-    return lower, upper, diag, area_eff, g
+    return lower, upper, diag, area_eff
