@@ -11,9 +11,6 @@ NEURON's spike times.
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import jax
@@ -50,28 +47,6 @@ V_GRID = np.unique(
     )
 )
 GBAR = 0.02
-
-
-@pytest.fixture(scope="session")
-def nrn(tmp_path_factory):
-    """NEURON's ``h`` with the test mechanisms compiled (once) and loaded."""
-    neuron = pytest.importorskip("neuron")
-    nrnivmodl = Path(sys.executable).parent / "nrnivmodl"
-    if not nrnivmodl.exists():
-        pytest.fail(f"nrnivmodl not found next to the interpreter ({nrnivmodl})")
-    build = tmp_path_factory.mktemp("nrnmech")
-    for mod in NMODL.glob("*.mod"):
-        shutil.copy(mod, build)
-    proc = subprocess.run(
-        [str(nrnivmodl), "."], cwd=build, capture_output=True, text=True, check=False
-    )
-    if proc.returncode != 0:
-        pytest.fail(f"nrnivmodl failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
-    assert neuron.load_mechanisms(str(build))
-    from neuron import h
-
-    h.load_file("stdrun.hoc")
-    return h
 
 
 def _section(h, name: str, celsius: float):

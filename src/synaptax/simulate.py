@@ -19,6 +19,7 @@ import numpy as np
 from jaxtyping import Array, Float
 
 from synaptax.build._model import Model, Params, solver_inputs
+from synaptax.channels import AbstractConcentration, Ions, nernst
 from synaptax.solver.tree import make_tree_solver
 from synaptax.stimuli import CurrentClamp, Stimulus, VoltageClamp, n_steps
 
@@ -48,10 +49,12 @@ def _check_params(params: Params) -> Params:
     return jax.tree_util.tree_map_with_path(check, params)
 
 
-def _probe_reader(model: Model, params: Params, probes: Sequence[Probe]):
-    """Turn ``("v", node)``, ``("HH.m", node)`` or ``("HH.i", node)`` into a reader."""
+def _probe_reader(model: Model, params: Params, probes: Sequence[Probe], has_calcium: bool):
+    """Turn ``("v", node)``, ``("HH.m", node)``, ``("HH.i", node)`` or ``("cai", node)``
+    into a reader of ``(v, states, ions)``."""
     names = [ch.name for ch in params.channels]
     readers = []
+    nc = model.n_center
     for probe in probes:
         if not (isinstance(probe, tuple) and len(probe) == 2):
             raise ValueError(f"a recording is (what, node), e.g. ('v', cell.soma); got {probe!r}")
@@ -60,26 +63,37 @@ def _probe_reader(model: Model, params: Params, probes: Sequence[Probe]):
             raise ValueError(f"recording node {node} out of range 0..{model.n - 1}")
         node = int(node)
         if what == "v":
-            readers.append(lambda v, st, node=node: v[node])
+            readers.append(lambda v, st, ions, node=node: v[node])
+            continue
+        if node >= nc:
+            raise ValueError(
+                f"cannot record {what!r} at node {node}: it is a zero-area section end "
+                "without membrane; record at a segment (cell.location(section, x), 0 < x < 1)"
+            )
+        if what in ("cai", "eca"):
+            if not has_calcium:
+                raise ValueError(
+                    f"cannot record {what!r}: no calcium dynamics inserted (e.g. 'CaDynamics_E2')"
+                )
+            j = Ions._fields.index(what)
+            readers.append(lambda v, st, ions, j=j, node=node: ions[j][node])
             continue
         ch, _, var = what.partition(".")
         if ch not in names:
             raise ValueError(f"cannot record {what!r}: no channel {ch!r} (have {names})")
         k = names.index(ch)
         chan = params.channels[k]
-        nc = model.n_center
-        if node >= nc:
-            raise ValueError(
-                f"cannot record {what!r} at node {node}: it is a zero-area section end "
-                "without membrane; record at a segment (cell.location(section, x), 0 < x < 1)"
-            )
+        if isinstance(chan, AbstractConcentration):
+            raise ValueError(f"cannot record {what!r}: record its concentration as ('cai', node)")
         if var == "i":
             readers.append(
-                lambda v, st, k=k, node=node, nc=nc: params.channels[k].current(v[:nc], st[k])[node]
+                lambda v, st, ions, k=k, node=node: params.channels[k].current(v[:nc], st[k], ions)[
+                    node
+                ]
             )
         elif var in chan.state_names:
             j = chan.state_names.index(var)
-            readers.append(lambda v, st, k=k, j=j, node=node: st[k][j][node])
+            readers.append(lambda v, st, ions, k=k, j=j, node=node: st[k][j][node])
         else:
             raise ValueError(f"cannot record {what!r}: {ch} has states {chan.state_names} and 'i'")
     return readers
@@ -101,8 +115,9 @@ def simulate(
     Args:
         model, params: from :meth:`synaptax.Cell.compile`.
         stimuli: :class:`CurrentClamp` / :class:`VoltageClamp` with one value per step.
-        record: ``(what, node)`` pairs: ``"v"``, ``"<Channel>.<state>"`` or
-            ``"<Channel>.i"`` (current density, mA/cm^2). Default: v at every node.
+        record: ``(what, node)`` pairs: ``"v"``, ``"<Channel>.<state>"``,
+            ``"<Channel>.i"`` (current density, mA/cm^2), ``"cai"`` (mM) or ``"eca"``
+            (mV, with calcium dynamics). Default: v at every node.
         method: ``"bwd_euler"`` or ``"crank_nicolson"``.
         checkpoint: steps per checkpointed chunk. Reverse mode always keeps only the state
             (v and gates) of each step and recomputes the rest; with ``checkpoint=k`` it
@@ -117,7 +132,11 @@ def simulate(
         raise ValueError(f"method must be 'bwd_euler' or 'crank_nicolson', got {method!r}")
     if record is None:
         record = [("v", i) for i in range(model.n)]
-    readers = _probe_reader(model, params, record)
+    conc = [
+        (k, ch) for k, ch in enumerate(params.channels) if isinstance(ch, AbstractConcentration)
+    ]
+    has_ca = bool(conc)
+    readers = _probe_reader(model, params, record, has_ca)
     iclamps = [s for s in stimuli if isinstance(s, CurrentClamp)]
     vclamps = [s for s in stimuli if isinstance(s, VoltageClamp)]
     if len(iclamps) + len(vclamps) != len(stimuli):
@@ -155,21 +174,41 @@ def simulate(
     cap_c = cap[:nc]
     ends = jnp.zeros((model.n - nc,), dtype)
 
-    v0 = jnp.full((model.n,), params.v_init, dtype=dtype)
-    s0 = tuple(ch.init_state(v0[:nc], params.celsius) for ch in params.channels)
+    def ions_at(cai):
+        if not has_ca:
+            return None
+        return Ions(cai, nernst(cai, params.cao, 2, params.celsius))
 
-    def record_now(v, st):
-        return jnp.stack([r(v, st) for r in readers]) if readers else jnp.zeros((0,), dtype)
+    def init_state(ch, v, ions):
+        return (
+            () if isinstance(ch, AbstractConcentration) else ch.init_state(v, params.celsius, ions)
+        )
+
+    v0 = jnp.full((model.n,), params.v_init, dtype=dtype)
+    cai0 = jnp.full((nc,) if has_ca else (0,), params.cai0, dtype=dtype)
+    s0 = tuple(init_state(ch, v0[:nc], ions_at(cai0)) for ch in params.channels)
+
+    def record_now(v, st, cai):
+        if not readers:
+            return jnp.zeros((0,), dtype)
+        ions = ions_at(cai)
+        return jnp.stack([r(v, st, ions) for r in readers])
 
     def step(carry, x):
-        v, st = carry
+        v, st, cai = carry
         vc = v[:nc]
+        ions = ions_at(cai)
         i_ion = jnp.zeros_like(vc)
         g_ion = jnp.zeros_like(vc)
+        i_ca = jnp.zeros_like(vc)
         for ch, mask, s in zip(params.channels, model.masks, st, strict=True):
-            i, g = ch.current_and_conductance(vc, s)
+            if isinstance(ch, AbstractConcentration):
+                continue
+            i, g = ch.current_and_conductance(vc, s, ions)
             i_ion = i_ion + mask * i
             g_ion = g_ion + mask * g
+            if ch.ion == "ca":
+                i_ca = i_ca + mask * i
         # Solve for the new potential directly: the axial terms stay in the matrix, so
         # (C/dt + g_ion + A) u = (C/dt + g_ion) v - i_ion + stimuli, u = v(t + dt) for
         # backward Euler and v(t + dt/2) for Crank-Nicolson (then v(t + dt) = 2u - v).
@@ -184,12 +223,20 @@ def simulate(
         u = solve(lower, upper, diag, rhs)
         v = 2.0 * u - v if crank_nicolson else u
         vc = v[:nc]
+        # concentrations advance with this step's current, then the gates see them
+        for k, ch in conc:
+            mask = model.masks[k]
+            cai = cai + mask * (ch.update(cai, i_ca, dt) - cai)
+        ions = ions_at(cai)
         st = tuple(
-            ch.update(vc, s, dt, params.celsius) for ch, s in zip(params.channels, st, strict=True)
+            s
+            if isinstance(ch, AbstractConcentration)
+            else ch.update(vc, s, dt, params.celsius, ions)
+            for ch, s in zip(params.channels, st, strict=True)
         )
-        return (v, st), record_now(v, st)
+        return (v, st, cai), record_now(v, st, cai)
 
-    carry0 = (v0, s0)
+    carry0 = (v0, s0, cai0)
     # Reverse mode stores only the carry (v and gates) per step and recomputes the
     # step's intermediates: half the gradient time of storing them all (memory-bound).
     step = jax.checkpoint(step, prevent_cse=False)  # inside scan CSE cannot undo remat
@@ -210,5 +257,5 @@ def simulate(
         if rem:
             _, tail = jax.lax.scan(step, carry, xs[n_chunks * k :])
             rec = jnp.concatenate([rec, tail], axis=0)
-    rec = jnp.concatenate([record_now(v0, s0)[None], rec], axis=0)
+    rec = jnp.concatenate([record_now(v0, s0, cai0)[None], rec], axis=0)
     return rec.T

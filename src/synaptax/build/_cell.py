@@ -9,14 +9,14 @@ import jax.numpy as jnp
 import numpy as np
 
 from synaptax.build._model import Model, Params, _Static
-from synaptax.channels import CHANNELS, AbstractChannel
+from synaptax.channels import CHANNELS, AbstractChannel, AbstractConcentration, AbstractMechanism
 from synaptax.morph import Morphology, read_morphology, type_name
 from synaptax.morph.geometry import Discretization, d_lambda_nseg, discretize, segment_geometry
 from synaptax.solver.tree import Method, Tree
 
 Value = float | Sequence[float] | np.ndarray | Callable[[np.ndarray], np.ndarray]
 _CELL_PARAMS = ("cm", "Ra", "radius", "length")
-_DEFAULTS = {"cm": 1.0, "Ra": 35.4, "v_init": -65.0, "celsius": 6.3}
+_DEFAULTS = {"cm": 1.0, "Ra": 35.4, "v_init": -65.0, "celsius": 6.3, "cai0": 5e-5, "cao": 2.0}
 
 
 class Selection:
@@ -25,7 +25,7 @@ class Selection:
     def __init__(self, cell: Cell, mask: np.ndarray, description: str):
         self.cell, self.mask, self.description = cell, mask, description
 
-    def insert(self, channel: type[AbstractChannel] | str, **params: float) -> Selection:
+    def insert(self, channel: type[AbstractMechanism] | str, **params: float) -> Selection:
         self.cell.insert(channel, where=self, **params)
         return self
 
@@ -72,9 +72,9 @@ class Cell:
         self.disc: Discretization = discretize(morphology, nseg)
         n = self.disc.n
         self._values: dict[str, np.ndarray] = {"cm": np.full(n, cm), "Ra": np.full(n, Ra)}
-        self._scalars = {"v_init": _DEFAULTS["v_init"], "celsius": _DEFAULTS["celsius"]}
+        self._scalars = {k: _DEFAULTS[k] for k in ("v_init", "celsius", "cai0", "cao")}
         self._channels: dict[
-            str, tuple[type[AbstractChannel], np.ndarray, dict[str, np.ndarray]]
+            str, tuple[type[AbstractMechanism], np.ndarray, dict[str, np.ndarray]]
         ] = {}
         self._init_geometry()
 
@@ -166,7 +166,10 @@ class Cell:
 
     # -- mechanisms and parameters --------------------------------------------------------
     def insert(
-        self, channel: type[AbstractChannel] | str, where: Selection | None = None, **params: float
+        self,
+        channel: type[AbstractMechanism] | str,
+        where: Selection | None = None,
+        **params: float,
     ) -> Cell:
         """Insert a channel (class or name) on a selection (default: every compartment)."""
         cls = _channel_class(channel)
@@ -186,9 +189,9 @@ class Cell:
         return self
 
     def set(self, name: str, value: Value, where: Selection | None = None) -> Cell:
-        """Set ``cm``, ``Ra``, ``radius``, ``length``, ``v_init``, ``celsius`` or a channel
-        parameter ``"<Channel>.<param>"`` on a selection. A callable value is evaluated
-        on the path distance (um) of the selected compartments."""
+        """Set ``cm``, ``Ra``, ``radius``, ``length``, ``v_init``, ``celsius``, ``cai0``,
+        ``cao`` or a channel parameter ``"<Channel>.<param>"`` on a selection. A callable
+        value is evaluated on the path distance (um) of the selected compartments."""
         if name in self._scalars:
             if where is not None or callable(value):
                 raise ValueError(f"{name} is one value per cell; set it without a selection")
@@ -225,6 +228,7 @@ class Cell:
     # -- compilation ----------------------------------------------------------------------
     def compile(self, dtype=jnp.float64, solver: Method = "auto") -> tuple[Model, Params]:
         """Freeze the cell into an immutable :class:`Model` and its :class:`Params`."""
+        self._check_calcium()
         d = self.disc
         f = lambda a: jnp.asarray(a, dtype=dtype)
         # channels live on the segment centres, which are stored first
@@ -253,17 +257,46 @@ class Cell:
             length=f(self._values["length"]),
             v_init=f(self._scalars["v_init"]),
             celsius=f(self._scalars["celsius"]),
+            cai0=f(self._scalars["cai0"]),
+            cao=f(self._scalars["cao"]),
             channels=tuple(channels),
         )
         return model, params
 
+    def _check_calcium(self) -> None:
+        """Calcium channels need calcium dynamics on their compartments, one at most."""
+        dyn = np.zeros(self.disc.n, dtype=int)
+        for cls, mask, _ in self._channels.values():
+            if issubclass(cls, AbstractConcentration):
+                if cls.ion != "ca":
+                    raise ValueError(f"{cls.name}: only calcium concentrations are modelled")
+                dyn += mask
+        if np.any(dyn > 1):
+            names = [c.name for c, _, _ in self._channels.values() if c.ion == "ca"]
+            raise ValueError(
+                f"{int((dyn > 1).sum())} compartments have more than one calcium dynamics "
+                f"mechanism ({names}); insert one per compartment"
+            )
+        for cls, mask, _ in self._channels.values():
+            if issubclass(cls, AbstractChannel) and (cls.ion == "ca" or cls.reads_calcium):
+                missing = mask & (dyn == 0)
+                if missing.any():
+                    secs = sorted({int(s) for s in self.disc.section[missing]})
+                    raise ValueError(
+                        f"{cls.name} {'carries' if cls.ion == 'ca' else 'reads'} calcium but "
+                        f"{int(missing.sum())} of its compartments (sections {secs[:8]}"
+                        f"{' ...' if len(secs) > 8 else ''}) have no calcium dynamics; insert "
+                        "a calcium dynamics mechanism there too, e.g. "
+                        f"cell.insert('CaDynamics_E2', where=...)"
+                    )
 
-def _channel_class(channel: type[AbstractChannel] | str) -> type[AbstractChannel]:
+
+def _channel_class(channel: type[AbstractMechanism] | str) -> type[AbstractMechanism]:
     if isinstance(channel, str):
         if channel not in CHANNELS:
             raise ValueError(f"unknown channel {channel!r}; available: {sorted(CHANNELS)}")
         return CHANNELS[channel]
-    if not (isinstance(channel, type) and issubclass(channel, AbstractChannel)):
+    if not (isinstance(channel, type) and issubclass(channel, AbstractMechanism)):
         raise TypeError(f"expected a channel class or name, got {channel!r}")
     return channel
 

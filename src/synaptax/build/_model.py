@@ -6,7 +6,7 @@ import equinox as eqx
 import jax.numpy as jnp
 from jaxtyping import Array, Bool, Float, Int
 
-from synaptax.channels import AbstractChannel
+from synaptax.channels import AbstractMechanism
 from synaptax.morph.geometry import Discretization
 from synaptax.solver.tree import Method, Tree
 
@@ -21,6 +21,9 @@ class Params(eqx.Module):
         length: segment length, um.
         v_init: initial membrane potential, mV.
         celsius: temperature, degC.
+        cai0: initial intracellular calcium concentration, mM (where a calcium dynamics
+            mechanism is inserted).
+        cao: extracellular calcium concentration, mM (for the Nernst ``eca``).
         channels: one module per inserted mechanism, with one value per segment centre
             (the first ``model.n_center`` nodes).
     """
@@ -31,9 +34,11 @@ class Params(eqx.Module):
     length: Float[Array, " comp"]
     v_init: Float[Array, ""]
     celsius: Float[Array, ""]
-    channels: tuple[AbstractChannel, ...]
+    cai0: Float[Array, ""]
+    cao: Float[Array, ""]
+    channels: tuple[AbstractMechanism, ...]
 
-    def channel(self, name: str) -> AbstractChannel:
+    def channel(self, name: str) -> AbstractMechanism:
         """The inserted mechanism called ``name`` (e.g. ``"HH"``)."""
         for ch in self.channels:
             if ch.name == name:

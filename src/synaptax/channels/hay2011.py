@@ -60,7 +60,7 @@ class _SodiumMH(AbstractGatedChannel):
         m, h = state
         return self.gbar * m**3 * h
 
-    def reversal(self) -> Float[Array, " comp"]:
+    def reversal(self, ions=None) -> Float[Array, " comp"]:
         return self.ena
 
 
@@ -87,7 +87,7 @@ class NaTaT(_SodiumMH):
 
     name: ClassVar[str] = "NaTa_t"
 
-    def gates(self, v, celsius) -> tuple[Gate, ...]:
+    def gates(self, v, celsius, ions=None) -> tuple[Gate, ...]:
         return _transient_na(v, celsius, -38.0, -66.0)
 
 
@@ -114,7 +114,7 @@ class NaTs2T(_SodiumMH):
 
     name: ClassVar[str] = "NaTs2_t"
 
-    def gates(self, v, celsius) -> tuple[Gate, ...]:
+    def gates(self, v, celsius, ions=None) -> tuple[Gate, ...]:
         return _transient_na(v, celsius, -32.0, -60.0)
 
 
@@ -142,7 +142,7 @@ class NapEt2(_SodiumMH):
 
     name: ClassVar[str] = "Nap_Et2"
 
-    def gates(self, v, celsius) -> tuple[Gate, ...]:
+    def gates(self, v, celsius, ions=None) -> tuple[Gate, ...]:
         qt = q10_factor(celsius, 2.3, 21.0)
         am = 0.182 * linexp(v + 38.0, 6.0)
         bm = 0.124 * linexp(-v - 38.0, 6.0)
@@ -164,7 +164,7 @@ class _Potassium(AbstractGatedChannel):
     defaults: ClassVar[dict[str, float]] = {"gbar": 1e-5, "ek": -85.0}
     units: ClassVar[dict[str, str]] = {"gbar": "S/cm^2", "ek": "mV"}
 
-    def reversal(self) -> Float[Array, " comp"]:
+    def reversal(self, ions=None) -> Float[Array, " comp"]:
         return self.ek
 
 
@@ -191,7 +191,7 @@ class SKv31(_Potassium):
     name: ClassVar[str] = "SKv3_1"
     state_names: ClassVar[tuple[str, ...]] = ("m",)
 
-    def gates(self, v, celsius) -> tuple[Gate, ...]:
+    def gates(self, v, celsius, ions=None) -> tuple[Gate, ...]:
         m_inf = 1.0 / (1.0 + jnp.exp(-(v - 18.7) / 9.7))
         tau_m = 4.0 / (1.0 + jnp.exp(-(v + 46.56) / 44.14))
         return ((m_inf, tau_m),)
@@ -229,7 +229,7 @@ class KTst(_Potassium):
     name: ClassVar[str] = "K_Tst"
     state_names: ClassVar[tuple[str, ...]] = ("m", "h")
 
-    def gates(self, v, celsius) -> tuple[Gate, ...]:
+    def gates(self, v, celsius, ions=None) -> tuple[Gate, ...]:
         qt = q10_factor(celsius, 2.3, 21.0)
         u = v + 10.0
         m_inf = 1.0 / (1.0 + jnp.exp(-u / 19.0))
@@ -271,7 +271,7 @@ class KPst(_Potassium):
     name: ClassVar[str] = "K_Pst"
     state_names: ClassVar[tuple[str, ...]] = ("m", "h")
 
-    def gates(self, v, celsius) -> tuple[Gate, ...]:
+    def gates(self, v, celsius, ions=None) -> tuple[Gate, ...]:
         qt = q10_factor(celsius, 2.3, 21.0)
         u = v + 10.0
         m_inf = 1.0 / (1.0 + jnp.exp(-(u + 1.0) / 12.0))
@@ -313,7 +313,7 @@ class Im(_Potassium):
     name: ClassVar[str] = "Im"
     state_names: ClassVar[tuple[str, ...]] = ("m",)
 
-    def gates(self, v, celsius) -> tuple[Gate, ...]:
+    def gates(self, v, celsius, ions=None) -> tuple[Gate, ...]:
         qt = q10_factor(celsius, 2.3, 21.0)
         am = 3.3e-3 * jnp.exp(0.1 * (v + 35.0))
         bm = 3.3e-3 * jnp.exp(-0.1 * (v + 35.0))
@@ -348,7 +348,7 @@ class Ih(AbstractGatedChannel):
     defaults: ClassVar[dict[str, float]] = {"gbar": 1e-5, "ehcn": -45.0}
     units: ClassVar[dict[str, str]] = {"gbar": "S/cm^2", "ehcn": "mV"}
 
-    def gates(self, v, celsius) -> tuple[Gate, ...]:
+    def gates(self, v, celsius, ions=None) -> tuple[Gate, ...]:
         am = 6.43e-3 * linexp(-(v + 154.9), 11.9)
         bm = 0.193 * jnp.exp(v / 33.1)
         return (_from_rates(am, bm, 1.0),)
@@ -357,5 +357,5 @@ class Ih(AbstractGatedChannel):
         (m,) = state
         return self.gbar * m
 
-    def reversal(self) -> Float[Array, " comp"]:
+    def reversal(self, ions=None) -> Float[Array, " comp"]:
         return self.ehcn

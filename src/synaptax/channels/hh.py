@@ -146,21 +146,21 @@ class HH(AbstractChannel):
         "el": "mV",
     }
 
-    def init_state(self, v, celsius) -> State:
+    def init_state(self, v, celsius, ions=None) -> State:
         return tuple(inf for inf, _ in _inf_and_rate(v, celsius))
 
-    def current(self, v, state) -> Float[Array, " comp"]:
+    def current(self, v, state, ions=None) -> Float[Array, " comp"]:
         m, h, n = state
         ina = self.gnabar * m**3 * h * (v - self.ena)
         ik = self.gkbar * n**4 * (v - self.ek)
         return ina + ik + self.gl * (v - self.el)
 
-    def current_and_conductance(self, v, state):
+    def current_and_conductance(self, v, state, ions=None):
         m, h, n = state  # linear in v: the slope is the total conductance
         g = self.gnabar * m**3 * h + self.gkbar * n**4 + self.gl
         return self.current(v, state), g
 
-    def update(self, v, state, dt, celsius) -> State:
+    def update(self, v, state, dt, celsius, ions=None) -> State:
         # cnexp: x(t + dt) = inf + (x - inf) exp(-dt / tau)
         return tuple(
             inf + (x - inf) * jnp.exp(-dt * k)

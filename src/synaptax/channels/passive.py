@@ -25,14 +25,14 @@ class Leak(AbstractChannel):
     defaults: ClassVar[dict[str, float]] = {"g": 0.001, "e": -70.0}
     units: ClassVar[dict[str, str]] = {"g": "S/cm^2", "e": "mV"}
 
-    def init_state(self, v, celsius) -> State:
+    def init_state(self, v, celsius, ions=None) -> State:
         return ()
 
-    def current(self, v, state) -> Float[Array, " comp"]:
+    def current(self, v, state, ions=None) -> Float[Array, " comp"]:
         return self.g * (v - self.e)
 
-    def current_and_conductance(self, v, state):
+    def current_and_conductance(self, v, state, ions=None):
         return self.current(v, state), self.g + 0.0 * v
 
-    def update(self, v, state, dt, celsius) -> State:
+    def update(self, v, state, dt, celsius, ions=None) -> State:
         return ()

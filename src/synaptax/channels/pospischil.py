@@ -5,7 +5,9 @@ slow M-type potassium current; the passive leak is :class:`synaptax.channels.Lea
 The paper gives the kinetics at 36 C without a temperature factor. Away from 36 C the
 rates here are scaled by ``3^((celsius - 36) / 10)`` (Na, K) and ``2.3^((celsius - 36) / 10)``
 (Km), the factors of the authors' NEURON files as we recall them: the published
-equations are exact at ``celsius = 36``.
+equations are exact at ``celsius = 36``. The calcium currents (CaL, CaT) carry no
+temperature factor and read ``eca`` from the calcium state, so they need a calcium
+dynamics mechanism (e.g. ``CaDynamics_E2``) on the same compartments.
 
 Example (a regular-spiking cell with spike-frequency adaptation):
     >>> cell.insert("Pospischil_Na", gbar=0.05).insert("Pospischil_K", gbar=0.005)  # +SKIP
@@ -25,7 +27,15 @@ from typing import ClassVar
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
-from synaptax.channels._base import AbstractGatedChannel, Gate, linexp, q10_factor
+from synaptax.channels._base import (
+    AbstractChannel,
+    AbstractGatedChannel,
+    Gate,
+    linexp,
+    q10_factor,
+)
+from synaptax.channels.calcium import _Calcium as _CalciumBase
+from synaptax.channels.calcium import _hva_gates
 
 
 def _from_rates(alpha, beta, tadj):
@@ -61,7 +71,7 @@ class PospischilNa(AbstractGatedChannel):
     defaults: ClassVar[dict[str, float]] = {"gbar": 0.05, "ena": 50.0, "vt": -56.2}
     units: ClassVar[dict[str, str]] = {"gbar": "S/cm^2", "ena": "mV", "vt": "mV"}
 
-    def gates(self, v, celsius) -> tuple[Gate, ...]:
+    def gates(self, v, celsius, ions=None) -> tuple[Gate, ...]:
         tadj = q10_factor(celsius, 3.0, 36.0)
         u = v - self.vt
         am = 0.32 * linexp(u - 13.0, 4.0)
@@ -74,7 +84,7 @@ class PospischilNa(AbstractGatedChannel):
         m, h = state
         return self.gbar * m**3 * h
 
-    def reversal(self) -> Float[Array, " comp"]:
+    def reversal(self, ions=None) -> Float[Array, " comp"]:
         return self.ena
 
 
@@ -104,7 +114,7 @@ class PospischilK(AbstractGatedChannel):
     defaults: ClassVar[dict[str, float]] = {"gbar": 0.005, "ek": -90.0, "vt": -56.2}
     units: ClassVar[dict[str, str]] = {"gbar": "S/cm^2", "ek": "mV", "vt": "mV"}
 
-    def gates(self, v, celsius) -> tuple[Gate, ...]:
+    def gates(self, v, celsius, ions=None) -> tuple[Gate, ...]:
         tadj = q10_factor(celsius, 3.0, 36.0)
         u = v - self.vt
         an = 0.032 * linexp(u - 15.0, 5.0)
@@ -115,7 +125,7 @@ class PospischilK(AbstractGatedChannel):
         (n,) = state
         return self.gbar * n**4
 
-    def reversal(self) -> Float[Array, " comp"]:
+    def reversal(self, ions=None) -> Float[Array, " comp"]:
         return self.ek
 
 
@@ -145,7 +155,7 @@ class PospischilKm(AbstractGatedChannel):
     defaults: ClassVar[dict[str, float]] = {"gbar": 7e-5, "ek": -90.0, "tau_max": 1000.0}
     units: ClassVar[dict[str, str]] = {"gbar": "S/cm^2", "ek": "mV", "tau_max": "ms"}
 
-    def gates(self, v, celsius) -> tuple[Gate, ...]:
+    def gates(self, v, celsius, ions=None) -> tuple[Gate, ...]:
         tadj = q10_factor(celsius, 2.3, 36.0)
         p_inf = 1.0 / (1.0 + jnp.exp(-(v + 35.0) / 10.0))
         x = (v + 35.0) / 20.0
@@ -156,5 +166,82 @@ class PospischilKm(AbstractGatedChannel):
         (p,) = state
         return self.gbar * p
 
-    def reversal(self) -> Float[Array, " comp"]:
+    def reversal(self, ions=None) -> Float[Array, " comp"]:
         return self.ek
+
+
+class PospischilCaL(_CalciumBase):
+    """High-threshold (L-type) calcium current ``i = gbar q^2 r (v - eca)``
+    (Pospischil et al. 2008, eq. 5; the Reuveni et al. 1993 kinetics, per ms)::
+
+        alpha_q = 0.055 (-27 - v) / (exp((-27 - v) / 3.8) - 1)
+        beta_q  = 0.94 exp((-75 - v) / 17)
+        alpha_r = 0.000457 exp((-13 - v) / 50)
+        beta_r  = 0.0065 / (exp((-15 - v) / 28) + 1)
+        x_inf = alpha / (alpha + beta),  tau_x = 1 / (alpha + beta)
+
+    ``eca`` comes from the calcium state (insert a calcium dynamics mechanism).
+
+    Attributes:
+        gbar: conductance density, S/cm^2 (1e-4).
+
+    References: Pospischil et al. (2008), Biol Cybern 99:427-441; Reuveni et al. (1993).
+    """
+
+    name: ClassVar[str] = "Pospischil_CaL"
+    state_names: ClassVar[tuple[str, ...]] = ("q", "r")
+    defaults: ClassVar[dict[str, float]] = {"gbar": 1e-4}
+
+    def gates(self, v, celsius, ions=None) -> tuple[Gate, ...]:
+        return _hva_gates(v)
+
+    def conductance(self, state) -> Float[Array, " comp"]:
+        q, r = state
+        return self.gbar * q**2 * r
+
+
+class PospischilCaT(_CalciumBase):
+    """Low-threshold (T-type) calcium current ``i = gbar s_inf(v)^2 u (v - eca)``
+    (Pospischil et al. 2008, eq. 6; after Destexhe et al. 1996), activation
+    instantaneous. With ``w = v + vx``::
+
+        s_inf = 1 / (1 + exp(-(w + 57) / 6.2))
+        u_inf = 1 / (1 + exp((w + 81) / 4))
+        tau_u = (30.8 + (211.4 + exp((w + 113.2) / 5)) / (1 + exp((w + 84) / 3.2))) / 3.7  ms
+
+    The current is not linear in ``v`` (``s_inf``), so its slope for the semi-implicit
+    step is the exact derivative.
+
+    Attributes:
+        gbar: conductance density, S/cm^2 (4e-4).
+        vx: voltage shift, mV (2).
+
+    References: Pospischil et al. (2008), Biol Cybern 99:427-441; Destexhe, Contreras,
+    Steriade, Sejnowski & Huguenard (1996), J Neurosci 16:169-185.
+    """
+
+    vx: Float[Array, " comp"]
+
+    name: ClassVar[str] = "Pospischil_CaT"
+    state_names: ClassVar[tuple[str, ...]] = ("u",)
+    defaults: ClassVar[dict[str, float]] = {"gbar": 4e-4, "vx": 2.0}
+    units: ClassVar[dict[str, str]] = {"gbar": "S/cm^2", "vx": "mV"}
+
+    def gates(self, v, celsius, ions=None) -> tuple[Gate, ...]:
+        w = v + self.vx
+        u_inf = 1.0 / (1.0 + jnp.exp((w + 81.0) / 4.0))
+        tau_u = (
+            30.8 + (211.4 + jnp.exp((w + 113.2) / 5.0)) / (1.0 + jnp.exp((w + 84.0) / 3.2))
+        ) / 3.7
+        return ((u_inf, tau_u),)
+
+    def conductance(self, state) -> Float[Array, " comp"]:
+        (u,) = state
+        return self.gbar * u
+
+    def current(self, v, state, ions=None) -> Float[Array, " comp"]:
+        s_inf = 1.0 / (1.0 + jnp.exp(-(v + self.vx + 57.0) / 6.2))
+        return self.conductance(state) * s_inf**2 * (v - self.reversal(ions))
+
+    def current_and_conductance(self, v, state, ions=None):
+        return AbstractChannel.current_and_conductance(self, v, state, ions)
