@@ -10,6 +10,7 @@ import numpy as np
 
 from synaptax.build._model import Model, Params, _Static
 from synaptax.channels import CHANNELS, AbstractChannel, AbstractConcentration, AbstractMechanism
+from synaptax.mechanisms import MECHANISMS
 from synaptax.morph import Morphology, read_morphology, type_name
 from synaptax.morph.geometry import Discretization, d_lambda_nseg, discretize, segment_geometry
 from synaptax.solver.tree import Method, Tree
@@ -293,9 +294,12 @@ class Cell:
 
 def _channel_class(channel: type[AbstractMechanism] | str) -> type[AbstractMechanism]:
     if isinstance(channel, str):
-        if channel not in CHANNELS:
-            raise ValueError(f"unknown channel {channel!r}; available: {sorted(CHANNELS)}")
-        return CHANNELS[channel]
+        known: dict[str, type[AbstractMechanism]] = {**CHANNELS, **MECHANISMS}
+        if channel not in known:
+            raise ValueError(
+                f"unknown channel or mechanism {channel!r}; available: {sorted(known)}"
+            )
+        return known[channel]
     if not (isinstance(channel, type) and issubclass(channel, AbstractMechanism)):
         raise TypeError(f"expected a channel class or name, got {channel!r}")
     return channel

@@ -7,7 +7,6 @@ from synaptax.channels._base import AbstractMechanism as AbstractMechanism
 from synaptax.channels._base import Ions as Ions
 from synaptax.channels._base import nernst as nernst
 from synaptax.channels.calcium import SKE2 as SKE2
-from synaptax.channels.calcium import CaDynamicsE2 as CaDynamicsE2
 from synaptax.channels.calcium import CaHVA as CaHVA
 from synaptax.channels.calcium import CaLVAst as CaLVAst
 from synaptax.channels.hay2011 import Ih as Ih
@@ -26,7 +25,7 @@ from synaptax.channels.pospischil import PospischilK as PospischilK
 from synaptax.channels.pospischil import PospischilKm as PospischilKm
 from synaptax.channels.pospischil import PospischilNa as PospischilNa
 
-CHANNELS: dict[str, type[AbstractMechanism]] = {
+CHANNELS: dict[str, type[AbstractChannel]] = {
     cls.name: cls
     for cls in (
         HH,
@@ -47,6 +46,5 @@ CHANNELS: dict[str, type[AbstractMechanism]] = {
         CaHVA,
         CaLVAst,
         SKE2,
-        CaDynamicsE2,
     )
 }
