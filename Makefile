@@ -20,6 +20,7 @@ $(VENV)/.test-installed: $(BIN)/python pyproject.toml
 
 demo: $(VENV)/.demo-installed
 	$(BIN)/synaptax demo --out demo_output
+	$(BIN)/synaptax pipeline run --quick --out demo_output/pipeline
 
 test: $(VENV)/.test-installed
 	$(BIN)/ruff check .

@@ -94,3 +94,30 @@ def test_cka_loss_option():
     assert float(jnp.abs(g.w_out).sum()) > 0
     with pytest.raises(ValueError, match="'cca' or 'cka'"):
         distill.distillation_loss(st, u[:, None], z[:, None], similarity="svcca")
+
+
+def test_window_starts_stay_inside_training_blocks_and_segments():
+    train = np.ones(30, bool)
+    train[10:12] = False
+    segment = np.repeat([0, 1], 15)
+    starts = distill.window_starts(train, segment, 4)
+    for s in starts:
+        assert train[s : s + 4].all() and len(set(segment[s : s + 4])) == 1
+    # every valid window is found: starts 0-6 (before the gap) and 15-26 (segment 1)
+    np.testing.assert_array_equal(starts, [*range(0, 7), *range(15, 27)])
+
+
+def test_distill_with_masks_and_split_errors():
+    u, z = distill.synthetic_latents(0, 600, n_latents=2)
+    u = (u - u.mean(0)) / (u.std(0) + 1e-6)
+    train = np.zeros(600, bool)
+    train[:250] = train[350:550] = True
+    test = np.zeros(600, bool)
+    test[260:340] = True
+    cfg = distill.DistillConfig(n_steps=2, batch=2, window=50, burn_in=5)
+    res = distill.distill(_student(n_lat=2), u, z, train_mask=train, test_mask=test, config=cfg)
+    assert np.isfinite(res.evaluation["cca_heldout"])
+    with pytest.raises(ValueError, match="exactly one of"):
+        distill.distill(_student(n_lat=2), u, z, config=cfg)
+    with pytest.raises(ValueError, match="overlap"):
+        distill.distill(_student(n_lat=2), u, z, train_mask=train, test_mask=train, config=cfg)

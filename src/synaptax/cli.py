@@ -8,6 +8,7 @@ import typer
 
 from synaptax.data._cli import app as data_app
 from synaptax.jepa._cli import app as teacher_app
+from synaptax.pipeline._cli import app as pipeline_app
 
 app = typer.Typer(
     help="synaptax: differentiable biophysical simulation and latent-dynamics distillation.",
@@ -16,6 +17,7 @@ app = typer.Typer(
 )
 app.add_typer(data_app, name="data")
 app.add_typer(teacher_app, name="teacher")
+app.add_typer(pipeline_app, name="pipeline")
 
 
 @app.command()

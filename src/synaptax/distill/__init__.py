@@ -19,3 +19,4 @@ from ._train import DistillResult as DistillResult
 from ._train import distill as distill
 from ._train import evaluate as evaluate
 from ._train import make_step as make_step
+from ._train import window_starts as window_starts

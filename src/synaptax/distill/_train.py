@@ -18,7 +18,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
-from jaxtyping import Array, Float
+from jaxtyping import Array, Bool, Float, Int
 
 from ..snn import dale_violations, ei_balance, firing_rates, fraction_in_band
 from ._similarity import fit_cca, heldout_correlations
@@ -91,30 +91,80 @@ def make_step(optimizer: optax.GradientTransformation, static, cfg: DistillConfi
     return step
 
 
-def _windows(rng, x, z, n_train: int, cfg: DistillConfig):
-    starts = rng.integers(0, n_train - cfg.window, size=cfg.batch)
-    idx = starts[:, None] + np.arange(cfg.window)[None, :]
+def window_starts(
+    train: Bool[np.ndarray, " time"], segment: Int[np.ndarray, " time"] | None, length: int
+) -> Int[np.ndarray, " window"]:
+    """Start bins of every window of ``length`` bins that lies wholly inside training time
+    and inside one segment (epoch interval): such windows never straddle a split boundary
+    or a change of brain state."""
+    train = np.asarray(train, bool)
+    n = len(train)
+    if n < length:
+        return np.zeros(0, np.int64)
+    ok = train.copy()
+    if segment is not None:
+        seg = np.asarray(segment)
+        ok[1:] &= seg[1:] == seg[:-1]  # bin i continues bin i - 1
+    bad = np.concatenate([[0], np.cumsum(~ok)])
+    starts = np.arange(n - length + 1)
+    breaks = bad[starts + length] - bad[starts + 1]
+    return starts[train[starts] & (breaks == 0)]
+
+
+def _windows(rng, x, z, starts, cfg: DistillConfig):
+    s = starts[rng.integers(0, len(starts), size=cfg.batch)]
+    idx = s[:, None] + np.arange(cfg.window)[None, :]
     return jnp.moveaxis(x[idx], 0, 1), jnp.moveaxis(z[idx], 0, 1)
+
+
+def _masks(n_bins: int, n_train, train_mask, test_mask, skip: int):
+    """(train, test) boolean masks from ``n_train`` or from explicit masks."""
+    if (n_train is None) == (train_mask is None):
+        raise ValueError(
+            "give exactly one of `n_train` (bins [0, n_train) are training time) and "
+            "`train_mask` (a boolean mask of training bins)."
+        )
+    if n_train is not None:
+        train = np.arange(n_bins) < n_train
+        test = ~train if test_mask is None else np.asarray(test_mask, bool)
+    else:
+        train = np.asarray(train_mask, bool)
+        test = ~train if test_mask is None else np.asarray(test_mask, bool)
+    for name, m in (("train_mask", train), ("test_mask", test)):
+        if m.shape != (n_bins,):
+            raise ValueError(f"`{name}` must have shape ({n_bins},), got {m.shape}.")
+    if np.any(train & test):
+        raise ValueError("training and held-out bins overlap; the masks must be disjoint.")
+    train = train & (np.arange(n_bins) >= skip)  # the student starts at rest at bin 0
+    return train, test
 
 
 def evaluate(
     student: AbstractStudent,
     inputs: Float[Array, "time input"],
     latents: Float[Array, "time latent"],
-    n_train: int,
+    n_train: int | None = None,
     *,
+    train_mask: Bool[np.ndarray, " time"] | None = None,
+    test_mask: Bool[np.ndarray, " time"] | None = None,
     skip: int = 50,
 ) -> dict[str, Any]:
-    """Held-out figures: CCA fitted on bins ``[skip, n_train)``, scored on ``[n_train, end)``.
+    """Held-out figures: CCA fitted on training bins, scored on held-out bins.
+
+    Training bins are ``[skip, n_train)`` (or ``train_mask`` without the first ``skip``
+    bins, while the student leaves rest); held-out bins are ``[n_train, end)`` (or
+    ``test_mask``, by default every bin that is not training time). The student runs once,
+    continuously, over the whole session.
 
     Returns ``cca_heldout`` (mean held-out canonical correlation), ``cca_per_dim``,
     ``frac_rates_in_band``, ``mean_rate_hz``, ``dale_violations`` and ``ei_ratio`` (total
     excitatory over inhibitory recurrent drive over held-out time; 1 is balance).
     """
+    train, test = _masks(inputs.shape[0], n_train, train_mask, test_mask, skip)
     pred, spikes = student(inputs)
-    fit = fit_cca(pred[skip:n_train], latents[skip:n_train])
-    held = heldout_correlations(fit, pred[n_train:], latents[n_train:])
-    rates = firing_rates(spikes[n_train:], student.bin_ms)
+    fit = fit_cca(pred[train], latents[train])
+    held = heldout_correlations(fit, pred[test], latents[test])
+    rates = firing_rates(spikes[test], student.bin_ms)
     w = student.network.w_rec
     return {
         "cca_heldout": float(jnp.mean(held)),
@@ -133,10 +183,14 @@ def distill(
     inputs: Float[Array, "time input"],
     latents: Float[Array, "time latent"],
     *,
-    n_train: int,
+    n_train: int | None = None,
+    train_mask: Bool[np.ndarray, " time"] | None = None,
+    test_mask: Bool[np.ndarray, " time"] | None = None,
+    segment: Int[np.ndarray, " time"] | None = None,
     config: DistillConfig | None = None,
     log_every: int = 50,
     verbose: bool = False,
+    progress: bool = False,
 ) -> DistillResult:
     """Train ``student`` so that its readout matches ``latents`` (CCA) on training time.
 
@@ -145,9 +199,15 @@ def distill(
         inputs: the session's inputs per bin (time, input).
         latents: the teacher's latents per bin (time, latent).
         n_train: bins ``[0, n_train)`` are training time; the rest is held out.
+        train_mask: instead of ``n_train``, a boolean mask of training bins (e.g.
+            ``splits.assignment == 0``); windows lie wholly inside training time and
+            inside one ``segment``.
+        test_mask: held-out bins for the evaluation (default: all bins not in training).
+        segment: epoch interval of each bin (``BinnedSpikes.segment``), with ``train_mask``.
         config: settings (:class:`DistillConfig`).
         log_every: record the loss every this many steps.
-        verbose: print progress.
+        verbose: print progress lines.
+        progress: show a progress bar (rich).
     """
     cfg = DistillConfig() if config is None else config
     n_bins = inputs.shape[0]
@@ -156,10 +216,17 @@ def distill(
             f"inputs and latents must have the same number of bins, got {n_bins} and "
             f"{latents.shape[0]}."
         )
-    if not cfg.window < n_train < n_bins:
+    if n_train is not None and not cfg.window < n_train < n_bins:
         raise ValueError(
             f"need window ({cfg.window}) < n_train ({n_train}) < number of bins ({n_bins}); "
             "shorten the window or hold out less time."
+        )
+    train, test = _masks(n_bins, n_train, train_mask, test_mask, 0)
+    starts = window_starts(train, segment, cfg.window)
+    if len(starts) == 0:
+        raise ValueError(
+            f"no window of {cfg.window} bins fits inside one stretch of training time; "
+            "shorten `window` or use longer training blocks."
         )
     for name, arr in (("inputs", inputs), ("latents", latents)):
         bad = ~np.isfinite(np.asarray(arr))
@@ -178,28 +245,38 @@ def distill(
     x_np, z_np = np.asarray(inputs), np.asarray(latents)
     history = []
     t_steps = []
-    for i in range(cfg.n_steps):
-        xb, zb = _windows(rng, x_np, z_np, n_train, cfg)
-        t0 = time.perf_counter()
-        params, opt_state, loss, aux = step(params, opt_state, xb, zb)
-        loss = float(loss)
-        if i > 0:
-            t_steps.append(time.perf_counter() - t0)
-        if not np.isfinite(loss):
-            raise FloatingPointError(
-                f"the distillation loss became {loss} at step {i}; lower `lr` or the "
-                "recurrent gain, or raise `ridge`."
-            )
-        if i % log_every == 0 or i == cfg.n_steps - 1:
-            rec = {"step": i, "loss": loss, **{k: float(v) for k, v in aux.items()}}
-            history.append(rec)
-            if verbose:
-                print(
-                    f"  step {i:4d}  loss {loss:+.4f}  cca^2 {rec['cca']:.3f}  "
-                    f"rate {rec['mean_rate']:.1f} Hz",
-                    flush=True,
+    from rich.progress import Progress
+
+    bar = Progress(disable=not progress, transient=True)
+    task = bar.add_task("student", total=cfg.n_steps)
+    bar.start()
+    try:
+        for i in range(cfg.n_steps):
+            xb, zb = _windows(rng, x_np, z_np, starts, cfg)
+            t0 = time.perf_counter()
+            params, opt_state, loss, aux = step(params, opt_state, xb, zb)
+            loss = float(loss)
+            if i > 0:
+                t_steps.append(time.perf_counter() - t0)
+            if not np.isfinite(loss):
+                raise FloatingPointError(
+                    f"the distillation loss became {loss} at step {i}; lower `lr` or the "
+                    "recurrent gain, or raise `ridge`."
                 )
+            if i % log_every == 0 or i == cfg.n_steps - 1:
+                rec = {"step": i, "loss": loss, **{k: float(v) for k, v in aux.items()}}
+                history.append(rec)
+                bar.update(task, description=f"student: cca^2 {rec['cca']:.3f}")
+                if verbose:
+                    print(
+                        f"  step {i:4d}  loss {loss:+.4f}  cca^2 {rec['cca']:.3f}  "
+                        f"rate {rec['mean_rate']:.1f} Hz",
+                        flush=True,
+                    )
+            bar.update(task, completed=i + 1)
+    finally:
+        bar.stop()
     student = eqx.combine(params, static)
-    evaluation = evaluate(student, inputs, latents, n_train)
+    evaluation = evaluate(student, inputs, latents, train_mask=train, test_mask=test)
     spt = float(np.median(t_steps)) if t_steps else float("nan")
     return DistillResult(student, history, evaluation, spt)
