@@ -15,6 +15,7 @@ from synaptax.morph import read_swc as read_swc
 from synaptax.simulate import simulate as simulate
 from synaptax.stimuli import CurrentClamp as CurrentClamp
 from synaptax.stimuli import VoltageClamp as VoltageClamp
+from synaptax.stimuli import epsp_current as epsp_current
 from synaptax.stimuli import ramp_current as ramp_current
 from synaptax.stimuli import step_current as step_current
 

@@ -49,6 +49,27 @@ def ramp_current(
     return np.where((t >= delay) & (t < delay + dur), amp0 + frac * (amp1 - amp0), 0.0)
 
 
+def epsp_current(
+    imax: float,
+    onset: float,
+    tau_rise: float,
+    tau_decay: float,
+    t_max: float,
+    dt: float,
+) -> np.ndarray:
+    """An EPSP-shaped current (nA): ``a (exp(-s / tau_decay) - exp(-s / tau_rise))`` for
+    ``s = t - onset >= 0``, with ``a`` such that the peak is ``imax`` (the ``epsp``
+    point process of Hay et al. 2011's BAC protocol: ``tau_rise`` 0.5, ``tau_decay``
+    5 ms)."""
+    if not 0 < tau_rise < tau_decay:
+        raise ValueError(f"need 0 < tau_rise < tau_decay, got {tau_rise}, {tau_decay}")
+    t_peak = tau_rise * tau_decay * np.log(tau_decay / tau_rise) / (tau_decay - tau_rise)
+    norm = np.exp(-t_peak / tau_decay) - np.exp(-t_peak / tau_rise)
+    s = step_times(t_max, dt) - onset
+    shape = np.exp(-np.maximum(s, 0.0) / tau_decay) - np.exp(-np.maximum(s, 0.0) / tau_rise)
+    return np.where(s >= 0, imax * shape / norm, 0.0)
+
+
 class CurrentClamp(eqx.Module):
     """Inject ``current`` (nA, one value per step) at a node (see ``Cell.location``)."""
 
