@@ -176,7 +176,7 @@ def test_densities_match_neuron(hay, ours, theirs):
     if "." in ours:
         mech, p = ours.split(".")
         k = [c.name for c in params.channels].index(mech)
-        values, mask = np.asarray(getattr(params.channels[k], p)), np.asarray(model.masks[k]) > 0
+        values, mask = np.asarray(getattr(params.channels[k], p)), model.mask(k)
     else:
         values, mask = np.asarray(getattr(params, ours)), np.ones(model.n, bool)
     a, b = _our_table(cell, params, values, mask), _neuron_table(hay, theirs, None)

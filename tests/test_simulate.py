@@ -186,7 +186,7 @@ def test_builder_errors_are_helpful(small_cell):
         small_cell.select(types="axon")
     with pytest.raises(ValueError, match="out of range"):
         small_cell.select(sections=99)
-    with pytest.raises(ValueError, match="unknown channel 'Nav'"):
+    with pytest.raises(ValueError, match="unknown channel or mechanism 'Nav'"):
         small_cell.insert("Nav")
     with pytest.raises(ValueError, match="not inserted"):
         small_cell.set("Leak.g", 1.0)
@@ -213,3 +213,30 @@ def test_nan_parameters_fail_under_jit_too(small_cell):
     with pytest.raises(Exception, match="NaN/inf"):
         jax.block_until_ready(run(bad))
     assert np.isfinite(np.asarray(run(params))).all()
+
+
+def test_mechanism_on_part_of_the_cell(tmp_path):
+    """A channel inserted on some compartments acts there only, and is recorded there."""
+    path = tmp_path / "small.swc"
+    path.write_text(SWC)
+    cell = sx.Cell.from_swc(path, nseg=3, Ra=100.0)
+    cell.insert("Leak", g=1e-4, e=-65.0)
+    soma_sel = cell.select(types="soma")
+    soma_sel.insert("HH")
+    model, params = cell.compile()
+    k = [c.name for c in params.channels].index("HH")
+    assert model.mask(k).sum() == len(soma_sel.nodes) < model.n_center
+    outside = int(np.flatnonzero(~model.mask(k))[0])
+    with pytest.raises(ValueError, match="HH is not inserted there"):
+        sx.simulate(model, params, [], T, DT, record=[("HH.m", outside)])
+    v = sx.simulate(
+        model, params, _stim(cell), T, DT, record=[("v", cell.soma), ("HH.m", cell.soma)]
+    )
+    assert float(v[0].max()) > 0.0  # the soma spikes
+    # the same cell with HH everywhere but switched off outside the soma is identical
+    full = sx.Cell.from_swc(path, nseg=3, Ra=100.0)
+    full.insert("Leak", g=1e-4, e=-65.0).insert("HH", gnabar=0.0, gkbar=0.0, gl=0.0)
+    full.select(types="soma").set("HH.gnabar", 0.12).set("HH.gkbar", 0.036).set("HH.gl", 3e-4)
+    m2, p2 = full.compile()
+    v2 = sx.simulate(m2, p2, _stim(full), T, DT, record=[("v", full.soma), ("HH.m", full.soma)])
+    np.testing.assert_allclose(v, v2, rtol=0, atol=1e-9)

@@ -49,10 +49,10 @@ def _check_params(params: Params) -> Params:
     return jax.tree_util.tree_map_with_path(check, params)
 
 
-def _probe_reader(model: Model, params: Params, probes: Sequence[Probe], has_calcium: bool):
+def _probe_reader(model: Model, chans, sites, probes: Sequence[Probe], has_calcium: bool):
     """Turn ``("v", node)``, ``("HH.m", node)``, ``("HH.i", node)`` or ``("cai", node)``
-    into a reader of ``(v, states, ions)``."""
-    names = [ch.name for ch in params.channels]
+    into a reader of ``(v, states, ions)``; ``chans`` hold their sites' values only."""
+    names = [ch.name for ch in chans]
     readers = []
     nc = model.n_center
     for probe in probes:
@@ -82,21 +82,40 @@ def _probe_reader(model: Model, params: Params, probes: Sequence[Probe], has_cal
         if ch not in names:
             raise ValueError(f"cannot record {what!r}: no channel {ch!r} (have {names})")
         k = names.index(ch)
-        chan = params.channels[k]
+        chan, idx = chans[k], sites[k]
         if isinstance(chan, AbstractConcentration):
             raise ValueError(f"cannot record {what!r}: record its concentration as ('cai', node)")
+        pos = node
+        if idx is not None:
+            pos = int(np.searchsorted(idx, node))
+            if pos >= len(idx) or idx[pos] != node:
+                raise ValueError(
+                    f"cannot record {what!r} at node {node}: {ch} is not inserted there"
+                )
         if var == "i":
             readers.append(
-                lambda v, st, ions, k=k, node=node: params.channels[k].current(v[:nc], st[k], ions)[
-                    node
-                ]
+                lambda v, st, ions, k=k, pos=pos, idx=idx: chans[k].current(
+                    _take(v[:nc], idx), st[k], _take_ions(ions, idx)
+                )[pos]
             )
         elif var in chan.state_names:
             j = chan.state_names.index(var)
-            readers.append(lambda v, st, ions, k=k, j=j, node=node: st[k][j][node])
+            readers.append(lambda v, st, ions, k=k, j=j, pos=pos: st[k][j][pos])
         else:
             raise ValueError(f"cannot record {what!r}: {ch} has states {chan.state_names} and 'i'")
     return readers
+
+
+def _take(x, idx):
+    return x if idx is None else x[idx]
+
+
+def _take_ions(ions, idx):
+    return None if ions is None else Ions(_take(ions.cai, idx), _take(ions.eca, idx))
+
+
+def _add(total, idx, x):
+    return total + x if idx is None else total.at[idx].add(x)
 
 
 def simulate(
@@ -132,11 +151,18 @@ def simulate(
         raise ValueError(f"method must be 'bwd_euler' or 'crank_nicolson', got {method!r}")
     if record is None:
         record = [("v", i) for i in range(model.n)]
+    params = _check_params(params)
     conc = [
         (k, ch) for k, ch in enumerate(params.channels) if isinstance(ch, AbstractConcentration)
     ]
     has_ca = bool(conc)
-    readers = _probe_reader(model, params, record, has_ca)
+    # every mechanism is evaluated on its own sites only (gathered once, outside the loop)
+    sites = [model.site(k) for k in range(len(params.channels))]
+    chans = tuple(
+        ch if idx is None else jax.tree_util.tree_map(lambda a, idx=idx: a[idx], ch)
+        for ch, idx in zip(params.channels, sites, strict=True)
+    )
+    readers = _probe_reader(model, chans, sites, record, has_ca)
     iclamps = [s for s in stimuli if isinstance(s, CurrentClamp)]
     vclamps = [s for s in stimuli if isinstance(s, VoltageClamp)]
     if len(iclamps) + len(vclamps) != len(stimuli):
@@ -151,7 +177,6 @@ def simulate(
             )
         if not 0 <= s.node < model.n:
             raise ValueError(f"stimulus node {s.node} out of range 0..{model.n - 1}")
-    params = _check_params(params)
 
     dtype = params.cm.dtype
     solve = make_tree_solver(model.tree, model.solver)
@@ -179,14 +204,16 @@ def simulate(
             return None
         return Ions(cai, nernst(cai, params.cao, 2, params.celsius))
 
-    def init_state(ch, v, ions):
-        return (
-            () if isinstance(ch, AbstractConcentration) else ch.init_state(v, params.celsius, ions)
-        )
+    def init_state(ch, idx, v, ions):
+        if isinstance(ch, AbstractConcentration):
+            return ()
+        return ch.init_state(_take(v, idx), params.celsius, _take_ions(ions, idx))
 
     v0 = jnp.full((model.n,), params.v_init, dtype=dtype)
     cai0 = jnp.full((nc,) if has_ca else (0,), params.cai0, dtype=dtype)
-    s0 = tuple(init_state(ch, v0[:nc], ions_at(cai0)) for ch in params.channels)
+    s0 = tuple(
+        init_state(ch, idx, v0[:nc], ions_at(cai0)) for ch, idx in zip(chans, sites, strict=True)
+    )
 
     def record_now(v, st, cai):
         if not readers:
@@ -201,14 +228,14 @@ def simulate(
         i_ion = jnp.zeros_like(vc)
         g_ion = jnp.zeros_like(vc)
         i_ca = jnp.zeros_like(vc)
-        for ch, mask, s in zip(params.channels, model.masks, st, strict=True):
+        for ch, idx, s in zip(chans, sites, st, strict=True):
             if isinstance(ch, AbstractConcentration):
                 continue
-            i, g = ch.current_and_conductance(vc, s, ions)
-            i_ion = i_ion + mask * i
-            g_ion = g_ion + mask * g
+            i, g = ch.current_and_conductance(_take(vc, idx), s, _take_ions(ions, idx))
+            i_ion = _add(i_ion, idx, i)
+            g_ion = _add(g_ion, idx, g)
             if ch.ion == "ca":
-                i_ca = i_ca + mask * i
+                i_ca = _add(i_ca, idx, i)
         # Solve for the new potential directly: the axial terms stay in the matrix, so
         # (C/dt + g_ion + A) u = (C/dt + g_ion) v - i_ion + stimuli, u = v(t + dt) for
         # backward Euler and v(t + dt/2) for Crank-Nicolson (then v(t + dt) = 2u - v).
@@ -224,15 +251,15 @@ def simulate(
         v = 2.0 * u - v if crank_nicolson else u
         vc = v[:nc]
         # concentrations advance with this step's current, then the gates see them
-        for k, ch in conc:
-            mask = model.masks[k]
-            cai = cai + mask * (ch.update(cai, i_ca, dt) - cai)
+        for k, _ in conc:
+            idx, new = sites[k], chans[k].update(_take(cai, sites[k]), _take(i_ca, sites[k]), dt)
+            cai = new if idx is None else cai.at[idx].set(new)
         ions = ions_at(cai)
         st = tuple(
             s
             if isinstance(ch, AbstractConcentration)
-            else ch.update(vc, s, dt, params.celsius, ions)
-            for ch, s in zip(params.channels, st, strict=True)
+            else ch.update(_take(vc, idx), s, dt, params.celsius, _take_ions(ions, idx))
+            for ch, idx, s in zip(chans, sites, st, strict=True)
         )
         return (v, st, cai), record_now(v, st, cai)
 

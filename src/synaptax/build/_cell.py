@@ -234,10 +234,11 @@ class Cell:
         f = lambda a: jnp.asarray(a, dtype=dtype)
         # channels live on the segment centres, which are stored first
         nc = d.n_center
-        channels, masks = [], []
+        channels, sites = [], []
         for cls, mask, vals in self._channels.values():
             channels.append(cls(**{k: f(v[:nc]) for k, v in vals.items()}))
-            masks.append(f(mask[:nc]))
+            idx = np.flatnonzero(mask[:nc])
+            sites.append(_Static(None if idx.size == nc else idx))
         model = Model(
             tree=Tree(d.parent, d.order),
             n_center=nc,
@@ -249,7 +250,7 @@ class Cell:
             has_parent=jnp.asarray(d.parent >= 0),
             r_prev=jnp.asarray(np.maximum(d.r_prev, 0)),
             has_prev=jnp.asarray(d.r_prev >= 0),
-            masks=tuple(masks),
+            sites=tuple(sites),
         )
         params = Params(
             cm=f(self._values["cm"]),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import equinox as eqx
 import jax.numpy as jnp
+import numpy as np
 from jaxtyping import Array, Bool, Float, Int
 
 from synaptax.channels import AbstractMechanism
@@ -57,7 +58,8 @@ class Model(eqx.Module):
     """Topology and fixed geometry factors of a compartmentalised cell.
 
     Built by :meth:`synaptax.Cell.compile`; pass it to :func:`synaptax.simulate` with
-    :class:`Params`. ``shape_left``/``shape_right`` turn the equivalent cylinder of a
+    :class:`Params`. Mechanisms are evaluated only on their ``sites``.
+    ``shape_left``/``shape_right`` turn the equivalent cylinder of a
     segment into NEURON's frustum-integrated half resistances (1 for a cylinder).
     """
 
@@ -71,11 +73,23 @@ class Model(eqx.Module):
     has_parent: Bool[Array, " comp"]
     r_prev: Int[Array, " comp"]
     has_prev: Bool[Array, " comp"]
-    masks: tuple[Float[Array, " center"], ...]
+    sites: tuple[_Static, ...] = eqx.field(static=True)
 
     @property
     def n(self) -> int:
         return self.tree.n
+
+    def site(self, k: int) -> np.ndarray | None:
+        """Segment centres where mechanism ``k`` (of ``params.channels``) is inserted, or
+        ``None`` where it is everywhere."""
+        return self.sites[k].value
+
+    def mask(self, k: int) -> np.ndarray:
+        """Boolean mask over the segment centres where mechanism ``k`` is inserted."""
+        idx = self.site(k)
+        out = np.zeros(self.n_center, bool)
+        out[slice(None) if idx is None else idx] = True
+        return out
 
     @property
     def disc(self) -> Discretization:
