@@ -15,10 +15,19 @@ per bin; ``W_rec`` is the potential jump per presynaptic spike (threshold units)
 :func:`simulate` is the one driver: it hoists the input projection out of the time loop
 (one matrix product for all steps) and runs ``lax.scan`` over steps; with ``substeps > 1``
 the neurons take several steps of ``dt`` per input bin and the spikes are summed per bin.
+
+Its reverse-mode rule is written out (:func:`_recurrent_scan`): the backward pass is one
+reverse scan that carries the adjoints of the neuron state and of the spikes through
+``jax.vjp`` of ``neuron.step`` (so any neuron model works) and the recurrent weights'
+transpose, and the gradient of the recurrent weights, ``sum_t g[t] s[t-1]^T``, is formed
+once after the loop instead of being accumulated step by step. On CPU the recurrent input
+``W s`` and that weight gradient are event-driven (:mod:`synaptax.snn._events`): only the
+neurons that spiked are summed. The gradient equals autodiff's (tested).
 """
 
 from __future__ import annotations
 
+import functools
 from typing import Any, NamedTuple
 
 import equinox as eqx
@@ -26,6 +35,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float, PRNGKeyArray
 
+from . import _events
 from ._dale import DaleWeights, dale_weights
 from ._neurons import AbstractNeuron
 
@@ -135,6 +145,64 @@ class Simulation(NamedTuple):
     v: Float[Array, "time *batch neuron"] | None
 
 
+def _matmul(spikes, wt, event_driven: bool):
+    if event_driven:
+        return _events.spike_matmul(spikes, wt)
+    return spikes @ wt
+
+
+def _forward(neuron, wt, currents, state: NetworkState, event_driven: bool, save: bool):
+    """Scan over steps; ``currents`` (step, row, neuron), state rows flattened."""
+
+    def body(carry, current):
+        nstate, s_prev = carry
+        total = current + _matmul(s_prev, wt, event_driven)
+        nstate2, s = neuron.step(nstate, total)
+        res = (nstate, total) if save else None
+        return (nstate2, s), (s, res)
+
+    (nfinal, sfinal), (spikes, res) = jax.lax.scan(body, (state.neuron, state.spikes), currents)
+    return NetworkState(nfinal, sfinal), spikes, res
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(4,))
+def _recurrent_scan(neuron, wt, currents, state: NetworkState, event_driven: bool):
+    final, spikes, _ = _forward(neuron, wt, currents, state, event_driven, save=False)
+    return final, spikes
+
+
+def _scan_fwd(neuron, wt, currents, state, event_driven):
+    final, spikes, (states, totals) = _forward(neuron, wt, currents, state, event_driven, save=True)
+    return (final, spikes), (neuron, wt, state.spikes, spikes, states, totals)
+
+
+def _scan_bwd(event_driven, res, cts):
+    neuron, wt, s0, spikes, states, totals = res
+    ct_final, ct_spikes = cts
+    zero_neuron = jax.tree.map(jnp.zeros_like, neuron)
+
+    def body(carry, xs):
+        ct_nstate, ct_s, ct_nrn = carry  # ct_s: adjoint of this step's spikes from later
+        nstate, total, g_s = xs
+        _, vjp = jax.vjp(lambda nrn, st, i: nrn.step(st, i), neuron, nstate, total)
+        d_nrn, d_state, d_total = vjp((ct_nstate, g_s + ct_s))
+        ct_nrn = jax.tree.map(jnp.add, ct_nrn, d_nrn)
+        return (d_state, d_total @ wt.T, ct_nrn), d_total
+
+    init = (ct_final.neuron, ct_final.spikes, zero_neuron)
+    (ct_state0, ct_s0, ct_neuron), ct_totals = jax.lax.scan(
+        body, init, (states, totals, ct_spikes), reverse=True
+    )
+    n = spikes.shape[-1]
+    s_prev = jnp.concatenate([s0[None], spikes[:-1]], axis=0).reshape(-1, n)
+    g = ct_totals.reshape(-1, n)
+    ct_wt = _events.spike_outer(s_prev, g) if event_driven else s_prev.T @ g
+    return ct_neuron, ct_wt, ct_totals, NetworkState(ct_state0, ct_s0)
+
+
+_recurrent_scan.defvjp(_scan_fwd, _scan_bwd)
+
+
 def simulate(
     network: RecurrentNetwork,
     inputs: Float[Array, "time *batch input"],
@@ -142,6 +210,7 @@ def simulate(
     *,
     substeps: int = 1,
     record_voltage: bool = False,
+    event_driven: bool | None = None,
 ) -> Simulation:
     """Run the network over time (the single ``lax.scan`` driver).
 
@@ -152,6 +221,9 @@ def simulate(
         substeps: neuron steps of ``network.neuron.dt`` per input bin; the input is held
             constant within a bin (e.g. ``dt = 1 ms``, ``substeps = 10`` for 10 ms bins).
         record_voltage: also return the membrane potential at the end of each bin.
+        event_driven: sum only the recurrent weights of neurons that spiked (native CPU
+            kernel); ``None`` (default) uses it where it is available
+            (:func:`synaptax.snn._events.available`), ``False`` uses dense products.
 
     Returns:
         :class:`Simulation` ``(state, spikes, v)``: final state, spike counts per bin, and
@@ -162,8 +234,28 @@ def simulate(
     if state is None:
         state = network.init(batch_shape)
     neuron = network.neuron
-    w_rec = network.w_rec.weight
+    w_rec = network.w_rec.weight  # the Dale parameterisation, once per call
     currents = network.input_current(inputs)  # one GEMM for all bins
+    if record_voltage:
+        return _simulate_reference(neuron, w_rec, state, currents, substeps)
+    if event_driven is None:
+        event_driven = _events.available()
+    n = network.n_neurons
+    n_bins = currents.shape[0]
+    steps = jnp.repeat(currents, substeps, axis=0) if substeps > 1 else currents
+    flat = jax.tree.map(lambda a: a.reshape(-1, n), state)
+    final, spikes = _recurrent_scan(
+        neuron, w_rec.T, steps.reshape(steps.shape[0], -1, n), flat, bool(event_driven)
+    )
+    final = jax.tree.map(lambda a: a.reshape(*batch_shape, n), final)
+    spikes = spikes.reshape(spikes.shape[0], *batch_shape, n)
+    if substeps > 1:
+        spikes = spikes.reshape(n_bins, substeps, *batch_shape, n).sum(axis=1)
+    return Simulation(final, spikes, None)
+
+
+def _simulate_reference(neuron, w_rec, state, currents, substeps: int) -> Simulation:
+    """The plain scan (autodiff's reverse mode), also recording the potential."""
 
     def bin_step(carry, current):
         if substeps == 1:
@@ -176,7 +268,7 @@ def simulate(
 
             carry, ss = jax.lax.scan(sub, carry, None, length=substeps)
             s = jnp.sum(ss, axis=0)
-        return carry, (s, carry.neuron.v if record_voltage else None)
+        return carry, (s, carry.neuron.v)
 
     final, (spikes, v) = jax.lax.scan(bin_step, state, currents)
     return Simulation(final, spikes, v)
