@@ -19,7 +19,7 @@ import numpy as np
 from jaxtyping import Array, Float
 
 from synaptax.build._model import Model, Params, solver_inputs
-from synaptax.channels import AbstractConcentration, Ions, nernst
+from synaptax.channels import AbstractChannel, AbstractConcentration, Ions, nernst
 from synaptax.solver.tree import make_tree_solver
 from synaptax.stimuli import CurrentClamp, Stimulus, VoltageClamp, n_steps
 
@@ -152,16 +152,14 @@ def simulate(
     if record is None:
         record = [("v", i) for i in range(model.n)]
     params = _check_params(params)
-    conc = [
-        (k, ch) for k, ch in enumerate(params.channels) if isinstance(ch, AbstractConcentration)
-    ]
-    has_ca = bool(conc)
     # every mechanism is evaluated on its own sites only (gathered once, outside the loop)
     sites = [model.site(k) for k in range(len(params.channels))]
     chans = tuple(
         ch if idx is None else jax.tree_util.tree_map(lambda a, idx=idx: a[idx], ch)
         for ch, idx in zip(params.channels, sites, strict=True)
     )
+    conc = [(k, ch) for k, ch in enumerate(chans) if isinstance(ch, AbstractConcentration)]
+    has_ca = bool(conc)
     readers = _probe_reader(model, chans, sites, record, has_ca)
     iclamps = [s for s in stimuli if isinstance(s, CurrentClamp)]
     vclamps = [s for s in stimuli if isinstance(s, VoltageClamp)]
@@ -229,7 +227,7 @@ def simulate(
         g_ion = jnp.zeros_like(vc)
         i_ca = jnp.zeros_like(vc)
         for ch, idx, s in zip(chans, sites, st, strict=True):
-            if isinstance(ch, AbstractConcentration):
+            if not isinstance(ch, AbstractChannel):
                 continue
             i, g = ch.current_and_conductance(_take(vc, idx), s, _take_ions(ions, idx))
             i_ion = _add(i_ion, idx, i)
@@ -251,14 +249,15 @@ def simulate(
         v = 2.0 * u - v if crank_nicolson else u
         vc = v[:nc]
         # concentrations advance with this step's current, then the gates see them
-        for k, _ in conc:
-            idx, new = sites[k], chans[k].update(_take(cai, sites[k]), _take(i_ca, sites[k]), dt)
+        for k, dyn in conc:
+            idx = sites[k]
+            new = dyn.update(_take(cai, idx), _take(i_ca, idx), dt)
             cai = new if idx is None else cai.at[idx].set(new)
         ions = ions_at(cai)
         st = tuple(
-            s
-            if isinstance(ch, AbstractConcentration)
-            else ch.update(_take(vc, idx), s, dt, params.celsius, _take_ions(ions, idx))
+            ch.update(_take(vc, idx), s, dt, params.celsius, _take_ions(ions, idx))
+            if isinstance(ch, AbstractChannel)
+            else s
             for ch, idx, s in zip(chans, sites, st, strict=True)
         )
         return (v, st, cai), record_now(v, st, cai)

@@ -91,7 +91,7 @@ def read_parameter_file(path: str | Path, model: str | None = None) -> Parameter
         if len(models) != 1:
             raise ValueError(f"{path} holds {sorted(models)}; choose one with model=")
         model = next(iter(models))
-    if model not in models:
+    if not isinstance(model, str) or model not in models:
         raise ValueError(f"{path} has no model {model!r}; it has {sorted(models)}")
     return parse_parameter_set(models[model], name=model, source=str(path))
 

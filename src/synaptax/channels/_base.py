@@ -49,6 +49,7 @@ class AbstractMechanism(eqx.Module):
     state_names: ClassVar[tuple[str, ...]]
     defaults: ClassVar[dict[str, float]]
     units: ClassVar[dict[str, str]]
+    ion: ClassVar[str | None] = None
 
     @classmethod
     def with_defaults(cls, n: int, dtype=jnp.float64, **overrides: float):
@@ -72,7 +73,6 @@ class AbstractChannel(AbstractMechanism):
     as ``ions`` and need a calcium dynamics mechanism on the same compartments.
     """
 
-    ion: ClassVar[str | None] = None
     reads_calcium: ClassVar[bool] = False
 
     @abc.abstractmethod
@@ -108,8 +108,6 @@ class AbstractChannel(AbstractMechanism):
 class AbstractConcentration(AbstractMechanism):
     """Dynamics of an intracellular ion concentration (``ion``), driven by that ion's
     total membrane current. Its one state is the concentration (mM)."""
-
-    ion: ClassVar[str]
 
     @abc.abstractmethod
     def update(

@@ -182,7 +182,7 @@ class NeuronL5PC:
             vec = h.Vector(np.concatenate([wave, [0.0]]))
             vec.play(ic._ref_amp, dt)
             keep += [ic, vec]
-        recs = [h.Vector().record(seg._ref_v) for seg in record]
+        recs = [h.Vector().record(seg._ref_v) for seg in record]  # type: ignore[attr-defined]
         h.cvode_active(0)
         h.dt, h.steps_per_ms, h.secondorder, h.celsius = dt, 1.0 / dt, 0, celsius
         h.finitialize(v_init)
