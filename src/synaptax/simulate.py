@@ -10,7 +10,7 @@ is NEURON's ``secondorder``: the same system with 2 C/dt, then v += 2 dv.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Literal
+from typing import Literal, cast
 
 import equinox as eqx
 import jax
@@ -114,6 +114,16 @@ def _take_ions(ions, idx):
     return None if ions is None else Ions(_take(ions.cai, idx), _take(ions.eca, idx))
 
 
+def _site_groups(chans, sites) -> list[tuple[np.ndarray | None, list[int]]]:
+    """Channels grouped by identical sets of sites: (sites, channel indices)."""
+    groups: dict[bytes | None, tuple[np.ndarray | None, list[int]]] = {}
+    for k, (ch, idx) in enumerate(zip(chans, sites, strict=True)):
+        if isinstance(ch, AbstractChannel):
+            key = None if idx is None else idx.tobytes()
+            groups.setdefault(key, (idx, []))[1].append(k)
+    return list(groups.values())
+
+
 def _add(total, idx, x):
     return total + x if idx is None else total.at[idx].add(x)
 
@@ -160,6 +170,7 @@ def simulate(
     )
     conc = [(k, ch) for k, ch in enumerate(chans) if isinstance(ch, AbstractConcentration)]
     has_ca = bool(conc)
+    groups = _site_groups(chans, sites)
     readers = _probe_reader(model, chans, sites, record, has_ca)
     iclamps = [s for s in stimuli if isinstance(s, CurrentClamp)]
     vclamps = [s for s in stimuli if isinstance(s, VoltageClamp)]
@@ -226,14 +237,18 @@ def simulate(
         i_ion = jnp.zeros_like(vc)
         g_ion = jnp.zeros_like(vc)
         i_ca = jnp.zeros_like(vc)
-        for ch, idx, s in zip(chans, sites, st, strict=True):
-            if not isinstance(ch, AbstractChannel):
-                continue
-            i, g = ch.current_and_conductance(_take(vc, idx), s, _take_ions(ions, idx))
-            i_ion = _add(i_ion, idx, i)
-            g_ion = _add(g_ion, idx, g)
-            if ch.ion == "ca":
-                i_ca = _add(i_ca, idx, i)
+        for idx, members in groups:  # one gather and one scatter per set of sites
+            v_g, ions_g = _take(vc, idx), _take_ions(ions, idx)
+            i_g = g_g = ca_g = None
+            for k in members:
+                i, g = cast(AbstractChannel, chans[k]).current_and_conductance(v_g, st[k], ions_g)
+                i_g = i if i_g is None else i_g + i
+                g_g = g if g_g is None else g_g + g
+                if chans[k].ion == "ca":
+                    ca_g = i if ca_g is None else ca_g + i
+            i_ion, g_ion = _add(i_ion, idx, i_g), _add(g_ion, idx, g_g)
+            if ca_g is not None:
+                i_ca = _add(i_ca, idx, ca_g)
         # Solve for the new potential directly: the axial terms stay in the matrix, so
         # (C/dt + g_ion + A) u = (C/dt + g_ion) v - i_ion + stimuli, u = v(t + dt) for
         # backward Euler and v(t + dt/2) for Crank-Nicolson (then v(t + dt) = 2u - v).
