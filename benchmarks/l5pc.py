@@ -13,8 +13,15 @@ Figures: ``mean_abs_dv_mv`` mean |dV| at the soma over the first second (worst s
 compiled forward / NEURON's run (summed over the steps), ``grad_over_fwd`` our gradient
 of the mean somatic potential over 200 ms w.r.t. every parameter (all channel densities
 per compartment, cm, Ra, radius, length) / the forward of the same 200 ms,
-``fwd_vs_jaxley`` (null: Jaxley is not run on this cell here, see the note), and the BAC
-protocol: somatic spikes and time the apical site (620 um) spends above -20 mV.
+and the BAC protocol: somatic spikes and time the apical site (620 um) spends above -20 mV.
+
+Against Jaxley 0.14 (jaxley-mech 0.4's ``l5pc`` channels) on the same cell, built from
+ours by :mod:`benchmarks._jaxley_l5pc` (same branches, compartments, geometry, densities,
+protocol), timed in this process: ``fwd_vs_jaxley`` our compiled forward / Jaxley's jitted
+forward (best of 3 each, ``jaxley.dhs``, float64) of the 0.793 nA step (full: Jaxley runs that
+step only, compared with our forward of the same step, 3000 ms), ``jaxley_spikes`` its
+somatic spike count (ours in ``jaxley_spikes_ours``), ``jaxley_compile_s`` its compile
+time. All three are null, with the reason printed, when Jaxley cannot be imported.
 """
 
 from __future__ import annotations
@@ -30,6 +37,7 @@ import numpy as np
 
 import synaptax as sx
 from benchmarks._common import SHARED_DATA, best_of, finish
+from benchmarks._jaxley_l5pc import time_jaxley_l5pc
 from synaptax.models import l5pc
 from synaptax.testing.hay_neuron import NeuronL5PC, load_mechanisms
 from synaptax.testing.neuron_ref import spike_times
@@ -40,6 +48,8 @@ MODEL = "L5PCbiophys3"
 NMODL = Path(__file__).resolve().parents[1] / "tests" / "nmodl"
 ASC = SHARED_DATA / "morphologies" / "hay2011" / "cell1.asc"
 PARAMS = SHARED_DATA / "params" / "hay2011_l5pc" / "biophys_params_transcribed.json"
+JAXLEY_AMP = 0.793  # nA, the step Jaxley runs
+JAXLEY_REPEATS = 3
 
 
 def bac(cell, model, params, t_max=420.0):
@@ -57,6 +67,40 @@ def bac(cell, model, params, t_max=420.0):
     return len(spike_times(v[0], DT)), float((v[1][int(290 / DT) :] > -20.0).sum() * DT)
 
 
+def jaxley_vs_ours(cell, model, params, fwd, ours, delay, dur, t_max):
+    """Jaxley's forward of the ``JAXLEY_AMP`` step on the same cell, against ours (best
+    of ``JAXLEY_REPEATS`` each, here). Empty (the reason printed) without Jaxley."""
+    try:
+        import jaxley  # noqa: F401
+        import jaxley_mech  # noqa: F401
+    except ImportError as err:
+        print(f"fwd_vs_jaxley: null, Jaxley cannot be imported ({err}); pip install -e .[bench]")
+        return {}
+    wave, spikes = ours
+    r = time_jaxley_l5pc(cell, model, params, JAXLEY_AMP, delay, dur, t_max, DT, JAXLEY_REPEATS)
+    t_ours = best_of(lambda: fwd(params, wave).block_until_ready(), JAXLEY_REPEATS)
+    theirs = spike_times(r["v"], DT)
+    k = min(10, len(spikes), len(theirs))
+    shift = float(np.max(np.abs(spikes[:k] - theirs[:k]))) if k else float("nan")
+    return {
+        "fwd_vs_jaxley": t_ours / r["fwd"],
+        "jaxley_spikes": len(theirs),
+        "jaxley_spikes_ours": len(spikes),
+        "jaxley_compile_s": r["compile"],
+        "rows": [
+            (
+                f"{JAXLEY_AMP} nA forward ours / Jaxley",
+                f"{t_ours:.2f} s / {r['fwd']:.2f} s = {t_ours / r['fwd']:.3f}",
+            ),
+            (
+                "Jaxley compile, build; spikes (ours)",
+                f"{r['compile']:.1f} s, {r['build']:.1f} s; {len(theirs)} ({len(spikes)}), "
+                f"first-10 shift {shift:.2e} ms",
+            ),
+        ],
+    }
+
+
 def main(quick: bool, write: bool) -> None:
     amps = [0.793] if quick else [0.619, 0.793, 1.507]
     t_max = 700.0 if quick else 3000.0
@@ -70,6 +114,7 @@ def main(quick: bool, write: bool) -> None:
     h = load_mechanisms(NMODL, tempfile.mkdtemp(prefix="synaptax_l5pc_"))
     hay = NeuronL5PC(h, ASC, PARAMS, MODEL)
     rows, dv, count_diff, shifts, t_ours, t_nrn = [], [], 0, [], 0.0, 0.0
+    ours_by_amp = {}
     first_s = int(1000.0 / DT) + 1
     for amp in amps:
         wave = jnp.asarray(sx.step_current(amp, delay, dur, t_max, DT))
@@ -82,6 +127,7 @@ def main(quick: bool, write: bool) -> None:
         )
         t_nrn += tn
         ours, theirs = spike_times(v, DT), spike_times(vn[0], DT)
+        ours_by_amp[amp] = (wave, ours)
         count_diff += abs(len(ours) - len(theirs))
         k = min(10, len(ours), len(theirs))
         shift = float(np.max(np.abs(ours[:k] - theirs[:k]))) if k else 0.0
@@ -92,6 +138,8 @@ def main(quick: bool, write: bool) -> None:
             (f"{amp} nA first-10 shift, mean |dV| 1st s", f"{shift:.2e} ms, {dv[-1]:.2e} mV")
         )
     hay.delete()
+    vs_jaxley = jaxley_vs_ours(cell, model, params, fwd, ours_by_amp[JAXLEY_AMP], delay, dur, t_max)
+    rows += vs_jaxley.pop("rows", [("Jaxley", "not run (see above)")])
 
     # gradient cost, 200 ms with a step from 50 ms
     t_g = 200.0
@@ -115,7 +163,10 @@ def main(quick: bool, write: bool) -> None:
         "spike_count_diff": count_diff,
         "max_spike_shift_ms": max(shifts),
         "fwd_vs_neuron": t_ours / t_nrn,
-        "fwd_vs_jaxley": None,
+        "fwd_vs_jaxley": vs_jaxley.get("fwd_vs_jaxley"),
+        "jaxley_spikes": vs_jaxley.get("jaxley_spikes"),
+        "jaxley_spikes_ours": vs_jaxley.get("jaxley_spikes_ours"),
+        "jaxley_compile_s": vs_jaxley.get("jaxley_compile_s"),
         "grad_over_fwd": t_gr / t_f,
         "bac_somatic_spikes": bac_spikes,
         "bac_apical_above_minus20_ms": bac_ca_ms,
