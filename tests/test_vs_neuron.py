@@ -72,3 +72,44 @@ def test_branched_synthetic_cell_matches_neuron(tmp_path, method):
     path.write_text(SYNTHETIC)
     cell = _cell(path, {})
     _compare(cell, method, 0.3)
+
+
+def test_seclamp_on_a_branched_hh_cell_matches_neuron(tmp_path):
+    """Somatic voltage clamp (SEClamp, 10 kOhm series resistance) of a branched HH cell:
+    the clamped soma, an unclamped dendrite (escaping spikes) and the soma's gates."""
+    from synaptax.stimuli import step_times
+    from synaptax.testing.neuron_ref import build_neuron_cell, node_location
+
+    path = tmp_path / "branched.swc"
+    path.write_text(SYNTHETIC)
+    cell = _cell(path, {})
+    model, params = cell.compile()
+    soma, rs, t_max = cell.soma, 0.01, 30.0
+    tip = int(np.flatnonzero(cell.disc.is_center)[-1])
+    t = step_times(t_max, DT)
+    command = np.where((t >= 5.0) & (t < 20.0), -20.0, -65.0)
+    record = [("v", soma), ("v", tip), ("HH.m", soma), ("HH.h", soma), ("HH.n", soma)]
+    clamp = sx.VoltageClamp(soma, command, rs=rs)
+    ours = np.asarray(sx.simulate(model, params, [clamp], t_max, DT, record=record))
+
+    h, secs = build_neuron_cell(cell, ra=100.0, cm=1.0)
+    s, x = node_location(cell, soma)
+    st, xt = node_location(cell, tip)
+    seclamp = h.SEClamp(secs[s](x))
+    seclamp.rs = rs
+    seclamp.dur1, seclamp.amp1 = 5.0, -65.0
+    seclamp.dur2, seclamp.amp2 = 15.0, -20.0
+    seclamp.dur3, seclamp.amp3 = 1e9, -65.0
+    seg = secs[s](x)
+    refs = [seg._ref_v, secs[st](xt)._ref_v, seg.hh._ref_m, seg.hh._ref_h, seg.hh._ref_n]
+    vecs = [h.Vector().record(r) for r in refs]
+    h.dt, h.steps_per_ms, h.secondorder, h.celsius = DT, 1.0 / DT, 0, 6.3
+    h.finitialize(-65.0)
+    h.continuerun(t_max)
+    ref = np.array([np.asarray(v) for v in vecs])
+    del seclamp, seg, secs
+
+    assert abs(ref[0, int(15.0 / DT)] - -20.0) < 1.0, "the clamp should hold the soma"
+    assert ref[2].max() > 0.5, "the step should open the sodium gates"
+    np.testing.assert_allclose(ours[:2], ref[:2], rtol=0, atol=1e-6)
+    np.testing.assert_allclose(ours[2:], ref[2:], rtol=0, atol=1e-8)
