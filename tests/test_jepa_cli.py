@@ -37,7 +37,7 @@ def test_train_then_eval(tmp_path):
     r = CliRunner().invoke(app, ["teacher", "train", str(cfg), "--run-dir", str(run)])
     assert r.exit_code == 0, r.output
     report = json.loads((run / "report.json").read_text())
-    assert set(report) == {"teacher", "pca_causal", "pca_acausal", "probe_chance"}
+    assert set(report) == {"teacher", "pca_causal", "pca_acausal", "lds", "probe_chance"}
     for k in ("gt_latent_cca", "effective_rank_frac", "latent_std", "probe_acc", "pred_r2"):
         assert k in report["teacher"]
     (run / "report.json").unlink()

@@ -90,3 +90,49 @@ def test_config_window_and_unknown_keys():
     with pytest.raises(ValueError, match="unknown teacher setting"):
         TeacherConfig.from_dict({"latnt_dim": 4})
     assert TeacherConfig.from_dict({"dilations": [1, 2]}).dilations == (1, 2)
+
+
+def test_acausal_encoder_sees_a_centred_window():
+    m = _model(causal=False)
+    enc = m.encoder
+    assert enc.lookahead == 3 and enc.lookback == 3
+    c = jax.random.poisson(jax.random.key(1), 1.0, (40, 5)).astype(float)
+    f = eqx.filter_jit(lambda mm, x: mm.encode(x, 0))
+    z = f(m, c)
+    z2 = f(m, c.at[25:].set(0.0))  # the future from t = 25 on
+    # bins up to 25 - lookahead - 1 are untouched, those just before 25 change
+    np.testing.assert_allclose(np.asarray(z[:22]), np.asarray(z2[:22]), rtol=1e-12)
+    assert not np.allclose(np.asarray(z[22:25]), np.asarray(z2[22:25]))
+    with pytest.raises(ValueError, match="odd kernel"):
+        Teacher((5, 6), kernel=4, causal=False, key=jax.random.key(0))
+    # the loss needs lookback + context + max horizon + lookahead bins
+    win = enc.receptive_field + 4 + 3 - 1
+    xa = jax.random.poisson(jax.random.key(2), 1.0, (8, win, 5)).astype(float)
+    xb = jax.random.poisson(jax.random.key(3), 1.0, (8, win, 6)).astype(float)
+    loss_fn = eqx.filter_jit(jepa_loss)
+    loss, _ = loss_fn(m, jax.random.key(4), xa, xb, context=4, num_slices=8)
+    assert np.isfinite(float(loss))
+    with pytest.raises(ValueError, match="too short"):
+        loss_fn(m, jax.random.key(4), xa[:, :-1], xb[:, :-1], context=4, num_slices=8)
+
+
+def test_pointwise_target_and_sigreg_points():
+    m = _model(causal=False, pointwise_target=True)
+    c = jax.random.poisson(jax.random.key(1), 1.0, (30, 6)).astype(float)
+    t1 = m.embed_target(c, 1)
+    t2 = m.embed_target(c.at[10].set(5.0), 1)
+    changed = np.flatnonzero(np.any(np.asarray(t1) != np.asarray(t2), axis=1))
+    np.testing.assert_array_equal(changed, [10])  # one bin in, one bin out
+    win = m.encoder.receptive_field + 4 + 3 - 1
+    xa = jax.random.poisson(jax.random.key(2), 1.0, (16, win, 5)).astype(float)
+    xb = jax.random.poisson(jax.random.key(3), 1.0, (16, win, 6)).astype(float)
+    (loss, aux), g = eqx.filter_jit(
+        eqx.filter_value_and_grad(
+            lambda mm: jepa_loss(mm, jax.random.key(4), xa, xb, 0.1, 4, 8, sigreg_points=3),
+            has_aux=True,
+        )
+    )(m)
+    assert np.isclose(float(loss), 0.9 * float(aux["pred"]) + 0.1 * float(aux["sigreg"]))
+    assert np.all(np.isfinite(np.asarray(g.target.layers[0].weight)))
+    assert float(np.abs(np.asarray(g.target.layers[0].weight)).sum()) > 0
+    assert _model().target is None

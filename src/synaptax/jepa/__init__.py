@@ -16,6 +16,11 @@ from ._eval import linear_probe_accuracy as linear_probe_accuracy
 from ._eval import linear_probe_r2 as linear_probe_r2
 from ._eval import pca_latents as pca_latents
 from ._eval import teacher_latents as teacher_latents
+from ._lds import LDSParams as LDSParams
+from ._lds import fit_lds as fit_lds
+from ._lds import lds_latents as lds_latents
+from ._lds import lds_runs as lds_runs
+from ._lds import lds_smooth as lds_smooth
 from ._model import Encoder as Encoder
 from ._model import Predictor as Predictor
 from ._model import ReadIn as ReadIn
@@ -26,9 +31,11 @@ from ._sigreg import epps_pulley as epps_pulley
 from ._sigreg import gaussian_expectation as gaussian_expectation
 from ._sigreg import random_directions as random_directions
 from ._sigreg import sigreg as sigreg
+from ._train import MultiTrainResult as MultiTrainResult
 from ._train import TeacherConfig as TeacherConfig
 from ._train import TrainResult as TrainResult
 from ._train import load_run as load_run
 from ._train import make_step as make_step
 from ._train import train as train
+from ._train import train_sessions as train_sessions
 from ._train import window_starts as window_starts

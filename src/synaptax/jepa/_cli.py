@@ -20,7 +20,8 @@ A config file (every section and key optional)::
     lam = 0.05
 
 The run directory receives the config (``teacher.toml``), the checkpoints and logs of
-:func:`synaptax.jepa.train`, and ``report.json`` from the evaluation.
+:func:`synaptax.jepa.train`, and ``report.json`` from the evaluation (the teacher, the
+PCA baselines and the LDS baseline, all with the teacher's latent dimension).
 """
 
 from __future__ import annotations
@@ -108,7 +109,7 @@ def _prepare(dcfg: dict):
 
 
 def evaluate_run(run_dir: Path) -> dict:
-    """Evaluate a trained run on its held-out bins, with the PCA baselines."""
+    """Evaluate a trained run on its held-out bins, with the PCA and LDS baselines."""
     from synaptax import jepa
 
     cfg = _load_config(run_dir / "teacher.toml")
@@ -119,6 +120,7 @@ def evaluate_run(run_dir: Path) -> dict:
     cands = {"teacher": z}
     for name, causal in (("pca_causal", True), ("pca_acausal", False)):
         cands[name] = jepa.pca_latents(counts, segment, train, tcfg.latent_dim, causal=causal)
+    cands["lds"] = jepa.lds_latents(counts, segment, train, tcfg.latent_dim, n_iter=20)
     for name, zz in cands.items():
         r = {
             "effective_rank_frac": jepa.effective_rank(zz[test]) / zz.shape[1],

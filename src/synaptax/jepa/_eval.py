@@ -45,12 +45,16 @@ __all__ = [
 
 
 def teacher_latents(
-    model: Teacher, counts: Real[np.ndarray, "time unit"], views: tuple[np.ndarray, np.ndarray]
+    model: Teacher,
+    counts: Real[np.ndarray, "time unit"],
+    views: tuple[np.ndarray, np.ndarray],
+    session: int = 0,
 ) -> Float[np.ndarray, "time latent"]:
-    """The teacher's latent trajectory: mean of the two (aligned) views' latents."""
+    """The teacher's latent trajectory: mean of the two (aligned) views' latents
+    (``session``: which session's read-ins, for a teacher of several sessions)."""
     c = jnp.asarray(counts, jnp.result_type(float))
-    za = model.encode(c[:, views[0]], 0)
-    zb = model.encode(c[:, views[1]], 1)
+    za = model.encode(c[:, views[0]], 2 * session)
+    zb = model.encode(c[:, views[1]], 2 * session + 1)
     return np.asarray(0.5 * (za + zb))
 
 
@@ -59,12 +63,20 @@ def future_r2(
     counts: Real[np.ndarray, "time unit"],
     views: tuple[np.ndarray, np.ndarray],
     test: Bool[np.ndarray, " time"],
+    session: int = 0,
 ) -> float:
     """Held-out R^2 of predicting the other view's latent ``k`` bins ahead (module doc).
 
     A source time ``t`` counts when ``t`` and ``t + k`` are both test bins."""
     c = jnp.asarray(counts, jnp.result_type(float))
-    z = (np.asarray(model.encode(c[:, views[0]], 0)), np.asarray(model.encode(c[:, views[1]], 1)))
+    z = (
+        np.asarray(model.encode(c[:, views[0]], 2 * session)),
+        np.asarray(model.encode(c[:, views[1]], 2 * session + 1)),
+    )
+    tgt = (
+        np.asarray(model.embed_target(c[:, views[0]], 2 * session)),
+        np.asarray(model.embed_target(c[:, views[1]], 2 * session + 1)),
+    )
     test = np.asarray(test, bool)
     sse, sst = 0.0, 0.0
     for i, k in enumerate(model.predictor.horizons):
@@ -72,7 +84,7 @@ def future_r2(
             continue
         t = np.flatnonzero(test[: len(test) - k] & test[k:])
         pred = jax.vmap(lambda v, i=i: model.predictor(v, i))
-        for src, dst in ((z[0], z[1]), (z[1], z[0])):
+        for src, dst in ((z[0], tgt[1]), (z[1], tgt[0])):
             p = np.asarray(pred(jnp.asarray(src[t])))
             y = dst[t + k]
             sse += float(np.sum((p - y) ** 2))

@@ -3,12 +3,15 @@
 The units of a session are split into two disjoint *views* (halves, ``A`` and ``B``).
 Each view has its own read-in layer (square-root counts, standardised with fixed
 training statistics, then a linear map to ``hidden`` channels); everything after it, a
-causal dilated temporal convolution network ``f``, is shared by all views and all
-sessions. The latent trajectory of view ``v`` is
+dilated temporal convolution network ``f``, is shared by all views and all sessions.
+The latent trajectory of view ``v`` is
 
-    z_v(t) = f(W_v ((sqrt(c_v) - mu_v) / s_v) + b_v)(t)          (depends on bins <= t)
+    z_v(t) = f(W_v ((sqrt(c_v) - mu_v) / s_v) + b_v)(t)
 
-and a predictor maps the latent at ``t`` to the latent of the *other* view at ``t + k``,
+which depends on bins ``<= t`` (causal encoder) or on a window centred on ``t``
+(``causal=False``, a smoother), through GELU residual blocks or, with
+``nonlinear=False``, through a linear filter bank. A predictor maps the latent at ``t``
+to the latent of the *other* view at ``t + k``,
 
     zhat(t + k) = z(t) + g([z(t), onehot(k)]),    k in horizons (k = 0: identity).
 
@@ -20,11 +23,14 @@ The loss is
     L = (1 - lambda) * mean_{t, k, A->B and B->A} ||zhat - z_target||^2 / d
         + lambda * (SIGReg(z_A) + SIGReg(z_B)) / 2,
 
-with SIGReg evaluated at one time point per window, so that its samples come from
-independent windows. Nothing is stopped from receiving gradients: SIGReg, not a
-stop-gradient or EMA target, prevents the collapse ``z = const`` (Balestriero & LeCun
-2025). After training, the teacher's latent is the mean of the two views' latents
-(they are aligned by the ``k = 0`` term).
+with SIGReg evaluated at ``sigreg_points`` time points per window, each from ``batch``
+independent windows. With ``pointwise_target=True`` the targets are per-bin embeddings
+``u_v(t) = h(read-in_v(c_v(t)))`` of the other view (an MLP of one bin, so the targets
+cannot hold slow temporal features), SIGReg is applied to them, and a term aligning
+``u_A(t)`` with ``u_B(t)`` is added. Nothing is stopped from receiving gradients:
+SIGReg, not a stop-gradient or EMA target, prevents the collapse ``z = const``
+(Balestriero & LeCun 2025). After training, the teacher's latent is the mean of the two
+views' latents (they are aligned by the ``k = 0`` term).
 
 References:
     Assran et al. (2023), Self-supervised learning from images with a joint-embedding
@@ -63,13 +69,17 @@ class ReadIn(eqx.Module):
 
 
 class Encoder(eqx.Module):
-    """Shared causal temporal network: residual dilated convolutions, then a linear map to
-    the latent dimension. Receptive field ``1 + (kernel - 1) * sum(dilations)`` bins."""
+    """Shared temporal network: residual dilated convolutions, then a linear map to the
+    latent dimension. Receptive field ``1 + (kernel - 1) * sum(dilations)`` bins, all in
+    the past (``causal``) or centred on the output bin (``causal=False``: each
+    convolution looks ``(kernel - 1) * dilation / 2`` bins back and ahead)."""
 
     convs: tuple[eqx.nn.Conv1d, ...]
     out: eqx.nn.Linear
     dilations: tuple[int, ...] = eqx.field(static=True)
     kernel: int = eqx.field(static=True)
+    causal: bool = eqx.field(static=True, default=True)
+    nonlinear: bool = eqx.field(static=True, default=True)
 
     def __init__(
         self,
@@ -78,27 +88,47 @@ class Encoder(eqx.Module):
         *,
         kernel: int = 5,
         dilations: tuple[int, ...] = (1, 2, 4, 8),
+        causal: bool = True,
+        nonlinear: bool = True,
         key: PRNGKeyArray,
     ):
+        if not causal and kernel % 2 == 0:
+            raise ValueError(f"an acausal (centred) encoder needs an odd kernel, got {kernel}.")
         keys = jax.random.split(key, len(dilations) + 1)
+
+        def pad(d: int) -> tuple[int, int]:
+            w = (kernel - 1) * d
+            return (w, 0) if causal else (w // 2, w // 2)
+
         self.convs = tuple(
-            eqx.nn.Conv1d(
-                hidden, hidden, kernel, dilation=d, padding=[((kernel - 1) * d, 0)], key=k
-            )
+            eqx.nn.Conv1d(hidden, hidden, kernel, dilation=d, padding=[pad(d)], key=k)
             for d, k in zip(dilations, keys[:-1], strict=True)
         )
         self.out = eqx.nn.Linear(hidden, latent_dim, key=keys[-1])
         self.dilations = tuple(dilations)
         self.kernel = kernel
+        self.causal = causal
+        self.nonlinear = nonlinear
 
     @property
     def receptive_field(self) -> int:
         return 1 + (self.kernel - 1) * sum(self.dilations)
 
+    @property
+    def lookahead(self) -> int:
+        """Future bins that ``z(t)`` depends on (0 for a causal encoder)."""
+        return 0 if self.causal else (self.receptive_field - 1) // 2
+
+    @property
+    def lookback(self) -> int:
+        """Past bins that ``z(t)`` depends on."""
+        return self.receptive_field - 1 - self.lookahead
+
     def __call__(self, h: Float[Array, "time hidden"]) -> Float[Array, "time latent"]:
         x = h.T  # channels, time
         for conv in self.convs:
-            x = x + jax.nn.gelu(conv(x)) / np.sqrt(len(self.convs))
+            y = conv(x)
+            x = x + (jax.nn.gelu(y) if self.nonlinear else y) / np.sqrt(len(self.convs))
         return jax.vmap(self.out)(x.T)
 
 
@@ -130,13 +160,22 @@ class Teacher(eqx.Module):
         latent_dim: latent dimension ``d``.
         hidden: channels of the temporal network.
         horizons: prediction horizons in bins (0 aligns the views at equal times).
-        kernel, dilations: causal convolutions of the encoder.
+        kernel, dilations: convolutions of the encoder.
+        causal: ``z(t)`` from bins ``<= t`` only; ``False`` centres the receptive field
+            (a smoother: ``z(t)`` also sees ``lookahead`` later bins).
+        pointwise_target: predict a *per-bin* embedding of the other view (``target``,
+            an MLP of its read-in at one bin) instead of its encoder output; see
+            :func:`jepa_loss`.
+        nonlinear: GELU in the encoder's residual blocks; ``False`` makes the encoder a
+            linear filter bank of the standardised square-root counts (SIGReg can then
+            only rotate and scale the latents, not reshape their distribution).
         key: PRNG key.
     """
 
     readins: tuple[ReadIn, ...]
     encoder: Encoder
     predictor: Predictor
+    target: eqx.nn.MLP | None = None
 
     def __init__(
         self,
@@ -146,6 +185,9 @@ class Teacher(eqx.Module):
         horizons: tuple[int, ...] = (0, 1, 2, 5, 10),
         kernel: int = 5,
         dilations: tuple[int, ...] = (1, 2, 4, 8),
+        causal: bool = True,
+        nonlinear: bool = True,
+        pointwise_target: bool = False,
         *,
         key: PRNGKeyArray,
     ):
@@ -159,17 +201,39 @@ class Teacher(eqx.Module):
                 f"need views with >= 1 unit, horizons >= 0 and latent_dim >= 1; got "
                 f"view_units={view_units}, horizons={horizons}, latent_dim={latent_dim}."
             )
-        k1, k2, k3 = jax.random.split(key, 3)
+        k1, k2, k3, k4 = jax.random.split(key, 4)
         self.readins = tuple(
             ReadIn(n, hidden, key=k)
             for n, k in zip(view_units, jax.random.split(k1, len(view_units)), strict=True)
         )
-        self.encoder = Encoder(hidden, latent_dim, kernel=kernel, dilations=dilations, key=k2)
+        self.encoder = Encoder(
+            hidden,
+            latent_dim,
+            kernel=kernel,
+            dilations=dilations,
+            causal=causal,
+            nonlinear=nonlinear,
+            key=k2,
+        )
         self.predictor = Predictor(latent_dim, horizons, 4 * latent_dim, key=k3)
+        self.target = (
+            eqx.nn.MLP(hidden, latent_dim, hidden, 1, activation=jax.nn.gelu, key=k4)
+            if pointwise_target
+            else None
+        )
 
     def encode(self, counts: Float[Array, "time unit"], view: int) -> Float[Array, "time latent"]:
         """Latent trajectory of one view from its units' counts (causal)."""
         return self.encoder(self.readins[view](counts))
+
+    def embed_target(
+        self, counts: Float[Array, "time unit"], view: int
+    ) -> Float[Array, "time latent"]:
+        """Prediction targets of one view: the per-bin embedding (``pointwise_target``)
+        or, by default, the view's latent trajectory."""
+        if self.target is None:
+            return self.encode(counts, view)
+        return jax.vmap(self.target)(self.readins[view](counts))
 
 
 def split_units(n_units: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -180,15 +244,19 @@ def split_units(n_units: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     return np.sort(perm[: n_units // 2]), np.sort(perm[n_units // 2 :])
 
 
-def _prediction_loss(model: Teacher, za, zb, first: int, last: int):
-    """Mean squared error of predicting the other view at t + k, t in [first, last]."""
+def _prediction_loss(model: Teacher, za, zb, ta, tb, first: int, last: int):
+    """Mean squared error of predicting the other view's target at t + k, t in
+    [first, last] (``ta``, ``tb``: the targets; per-bin targets add the term that aligns
+    the two views' targets at equal times)."""
     terms = []
     t = jnp.arange(first, last + 1)
     for i, k in enumerate(model.predictor.horizons):
         pred = jax.vmap(lambda z, i=i: model.predictor(z, i))
-        for src, dst in ((za, zb), (zb, za)):
+        for src, dst in ((za, tb), (zb, ta)):
             p = jax.vmap(pred)(src[:, t])  # batch, t, latent
             terms.append(jnp.mean((p - dst[:, t + k]) ** 2))
+    if model.target is not None:
+        terms.append(jnp.mean((ta[:, t] - tb[:, t]) ** 2))
     return jnp.mean(jnp.stack(terms))
 
 
@@ -201,6 +269,7 @@ def jepa_loss(
     context: int = 16,
     num_slices: int = 256,
     views: tuple[int, int] = (0, 1),
+    sigreg_points: int = 1,
 ) -> tuple[Float[Array, ""], dict[str, Array]]:
     """JEPA loss of a batch of independent windows (see the module docstring).
 
@@ -213,15 +282,18 @@ def jepa_loss(
         context: number of time points per window whose predictions enter the loss.
         num_slices: SIGReg directions.
         views: the read-ins of the two views.
+        sigreg_points: time points per window (evenly spaced over the context, the last
+            one always included) at which SIGReg is evaluated, averaged; each point's
+            samples come from ``batch`` independent windows.
 
     Returns:
         ``(loss, {"pred": ..., "sigreg": ..., "std": ...})``.
     """
     n_time = counts_a.shape[1]
     max_h = max(model.predictor.horizons)
-    last = n_time - 1 - max_h
+    last = n_time - 1 - max_h - model.encoder.lookahead
     first = last - context + 1
-    if first < model.encoder.receptive_field - 1:
+    if first < model.encoder.lookback:
         raise ValueError(
             f"windows of {n_time} bins are too short: need receptive field "
             f"({model.encoder.receptive_field}) + context ({context}) + max horizon "
@@ -229,8 +301,18 @@ def jepa_loss(
         )
     za = jax.vmap(lambda c: model.encode(c, views[0]))(counts_a)
     zb = jax.vmap(lambda c: model.encode(c, views[1]))(counts_b)
-    pred = _prediction_loss(model, za, zb, first, last)
-    reg = 0.5 * (sigreg(key, za[:, last], num_slices) + sigreg(key, zb[:, last], num_slices))
+    if model.target is None:
+        ta, tb = za, zb
+    else:
+        ta = jax.vmap(lambda c: model.embed_target(c, views[0]))(counts_a)
+        tb = jax.vmap(lambda c: model.embed_target(c, views[1]))(counts_b)
+    pred = _prediction_loss(model, za, zb, ta, tb, first, last)
+    points = np.unique(np.linspace(last, first, max(1, min(sigreg_points, context))).round())
+    reg = 0.0
+    for p in points.astype(int):
+        kp = jax.random.fold_in(key, p) if len(points) > 1 else key
+        reg = reg + 0.5 * (sigreg(kp, ta[:, p], num_slices) + sigreg(kp, tb[:, p], num_slices))
+    reg = reg / len(points)
     loss = (1.0 - lam) * pred + lam * reg
     std = jnp.mean(jnp.std(za[:, last], axis=0))
     return loss, {"pred": pred, "sigreg": reg, "std": std}

@@ -33,7 +33,16 @@ from jaxtyping import Bool, Int, Real
 
 from ._model import Teacher, jepa_loss
 
-__all__ = ["TeacherConfig", "TrainResult", "load_run", "make_step", "train", "window_starts"]
+__all__ = [
+    "MultiTrainResult",
+    "TeacherConfig",
+    "TrainResult",
+    "load_run",
+    "make_step",
+    "train",
+    "train_sessions",
+    "window_starts",
+]
 
 
 @dataclass(frozen=True)
@@ -44,9 +53,15 @@ class TeacherConfig:
         latent_dim: latent dimension ``d``.
         hidden: channels of the temporal network.
         horizons: prediction horizons (bins of 10 ms); 0 aligns the two views.
-        kernel, dilations: causal convolutions (receptive field
+        kernel, dilations: convolutions of the encoder (receptive field
             ``1 + (kernel - 1) * sum(dilations)`` bins).
+        causal: a causal encoder (``z(t)`` from bins ``<= t``); ``False`` centres its
+            receptive field (a smoother).
         context: time points per window that enter the prediction loss.
+        sigreg_points: time points per window at which SIGReg is evaluated (averaged).
+        nonlinear: GELU in the encoder (``False``: a linear filter bank).
+        pointwise_target: predict per-bin embeddings of the other view (SIGReg on them)
+            instead of its encoder output (see :func:`synaptax.jepa.jepa_loss`).
         batch: independent windows per step (also the SIGReg sample size ``N``; the
             statistic grows with ``N``, see :mod:`synaptax.jepa._sigreg`).
         n_steps: optimisation steps.
@@ -74,6 +89,10 @@ class TeacherConfig:
     seed: int = 0
     checkpoint_every: int = 200
     log_every: int = 10
+    causal: bool = True
+    sigreg_points: int = 1
+    nonlinear: bool = True
+    pointwise_target: bool = False
 
     @property
     def window(self) -> int:
@@ -116,8 +135,8 @@ def window_starts(
     return starts[train[starts] & (breaks == 0)]
 
 
-def _input_stats(model: Teacher, counts: np.ndarray, views, train) -> Teacher:
-    for v, units in enumerate(views):
+def _input_stats(model: Teacher, counts: np.ndarray, views, train, first: int = 0) -> Teacher:
+    for v, units in enumerate(views, start=first):
         x = np.sqrt(counts[np.asarray(train)][:, units])
         mu = jnp.asarray(x.mean(0), counts.dtype)
         sd = jnp.asarray(np.maximum(x.std(0), 1e-3), counts.dtype)
@@ -136,6 +155,10 @@ def make_step(cfg: TeacherConfig, optimizer: optax.GradientTransformation):
     ``counts_a`` / ``counts_b``: ``[time, unit]`` counts of the two views (on device);
     ``starts``: valid window starts (:func:`window_starts`). Returns
     ``(model, opt_state, metrics)`` with ``loss``, ``pred``, ``sigreg``, ``std``.
+
+    Several sessions: pass tuples (one entry per session) for ``counts_a``, ``counts_b``
+    and ``starts``; session ``s`` uses read-ins ``2 s`` and ``2 s + 1``, draws its own
+    ``batch`` windows, and the loss and metrics are the means over sessions.
     """
     offsets = jnp.arange(cfg.window)
     n_dev = jax.device_count()
@@ -144,18 +167,45 @@ def make_step(cfg: TeacherConfig, optimizer: optax.GradientTransformation):
         mesh = jax.sharding.Mesh(np.array(jax.devices()), ("batch",))
         sharding = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec("batch"))
 
-    @eqx.filter_jit
-    def step(model, opt_state, key, counts_a, counts_b, starts):
-        k_win, k_reg = jax.random.split(key)
-        s = jax.random.choice(k_win, starts, (cfg.batch,))
+    def windows(k, counts_a, counts_b, starts):
+        s = jax.random.choice(k, starts, (cfg.batch,))
         idx = s[:, None] + offsets
         xa, xb = counts_a[idx], counts_b[idx]
         if sharding is not None:
             xa = jax.lax.with_sharding_constraint(xa, sharding)
             xb = jax.lax.with_sharding_constraint(xb, sharding)
+        return xa, xb
+
+    @eqx.filter_jit
+    def step(model, opt_state, key, counts_a, counts_b, starts):
+        k_win, k_reg = jax.random.split(key)
+        if isinstance(counts_a, tuple | list):
+            n = len(counts_a)
+            batches = [
+                windows(jax.random.fold_in(k_win, i), counts_a[i], counts_b[i], starts[i])
+                for i in range(n)
+            ]
+        else:
+            n, batches = 1, [windows(k_win, counts_a, counts_b, starts)]
 
         def loss_fn(m):
-            return jepa_loss(m, k_reg, xa, xb, cfg.lam, cfg.context, cfg.num_slices)
+            total, aux = 0.0, {}
+            for i, (xa, xb) in enumerate(batches):
+                kr = k_reg if n == 1 else jax.random.fold_in(k_reg, i)
+                loss, a = jepa_loss(
+                    m,
+                    kr,
+                    xa,
+                    xb,
+                    cfg.lam,
+                    cfg.context,
+                    cfg.num_slices,
+                    (2 * i, 2 * i + 1),
+                    cfg.sigreg_points,
+                )
+                total = total + loss / n
+                aux = {k: aux.get(k, 0.0) + v / n for k, v in a.items()}
+            return total, aux
 
         (loss, aux), grads = eqx.filter_value_and_grad(loss_fn, has_aux=True)(model)
         updates, opt_state = optimizer.update(grads, opt_state, eqx.filter(model, eqx.is_array))
@@ -225,6 +275,9 @@ def _new_model(cfg: TeacherConfig, views) -> Teacher:
         cfg.horizons,
         cfg.kernel,
         cfg.dilations,
+        cfg.causal,
+        cfg.nonlinear,
+        cfg.pointwise_target,
         key=jax.random.key(cfg.seed),
     )
 
@@ -279,15 +332,7 @@ def train(
     """
     from ._model import split_units
 
-    counts = np.asarray(counts, dtype=jnp.result_type(float))
-    if counts.ndim != 2 or len(train_mask) != counts.shape[0] or len(segment) != counts.shape[0]:
-        raise ValueError(
-            f"counts must be (time, unit) with train_mask and segment of length time; got "
-            f"counts {counts.shape}, train_mask {np.shape(train_mask)}, segment "
-            f"{np.shape(segment)}."
-        )
-    if not np.all(np.isfinite(counts)) or np.any(counts < 0):
-        raise ValueError("counts must be finite and non-negative (spike counts per bin).")
+    counts = _check_counts(counts, train_mask, segment)
     if views is None:
         views = split_units(counts.shape[1], cfg.seed)
     starts = window_starts(np.asarray(train_mask), np.asarray(segment), cfg.window)
@@ -359,3 +404,125 @@ def train(
             w.writerows(history)
         _plot(rd, history)
     return TrainResult(model, views, history, rate)
+
+
+@dataclass
+class MultiTrainResult:
+    """Teacher trained on several sessions: ``views[s]`` are session ``s``'s two unit
+    halves (its read-ins are ``2 s`` and ``2 s + 1``); history rows as in
+    :class:`TrainResult` (means over sessions)."""
+
+    model: Teacher
+    views: list[tuple[np.ndarray, np.ndarray]]
+    history: list[dict[str, float]]
+    steps_per_s: float
+
+
+def _check_counts(counts, train_mask, segment) -> np.ndarray:
+    counts = np.asarray(counts, dtype=jnp.result_type(float))
+    if counts.ndim != 2 or len(train_mask) != counts.shape[0] or len(segment) != counts.shape[0]:
+        raise ValueError(
+            f"counts must be (time, unit) with train_mask and segment of length time; got "
+            f"counts {counts.shape}, train_mask {np.shape(train_mask)}, segment "
+            f"{np.shape(segment)}."
+        )
+    if not np.all(np.isfinite(counts)) or np.any(counts < 0):
+        raise ValueError("counts must be finite and non-negative (spike counts per bin).")
+    return counts
+
+
+def train_sessions(
+    sessions: list[tuple[np.ndarray, np.ndarray, np.ndarray]],
+    cfg: TeacherConfig = TeacherConfig(),
+    views: list[tuple[np.ndarray, np.ndarray]] | None = None,
+    progress: bool = True,
+) -> MultiTrainResult:
+    """Train one teacher on several sessions (different units, shared latent dynamics).
+
+    Each session gets its own two read-ins (its units split into two views); the encoder
+    and the predictor are shared. Every step draws ``cfg.batch`` windows from each
+    session; the loss is the mean of the sessions' JEPA losses (each with its own
+    SIGReg). No run directory (checkpoints) here: use :func:`train` for one session.
+
+    Args:
+        sessions: ``(counts, train_mask, segment)`` per session, as for :func:`train`.
+        cfg: settings.
+        views: per session, the unit indices of its two views; default
+            :func:`split_units` (seed ``cfg.seed + s``).
+        progress: show a progress bar.
+
+    Returns:
+        :class:`MultiTrainResult`; the latents of session ``s`` are
+        ``teacher_latents(model, counts_s, views[s], session=s)``.
+    """
+    from ._model import split_units
+
+    if len(sessions) < 1:
+        raise ValueError("need at least one session.")
+    counts = [_check_counts(*sess) for sess in sessions]
+    if views is None:
+        views = [split_units(c.shape[1], cfg.seed + i) for i, c in enumerate(counts)]
+    if len(views) != len(sessions):
+        raise ValueError(f"got {len(views)} view pairs for {len(sessions)} sessions.")
+    starts = []
+    for i, (_, mask, seg) in enumerate(sessions):
+        st = window_starts(np.asarray(mask), np.asarray(seg), cfg.window)
+        if len(st) == 0:
+            raise ValueError(
+                f"session {i}: no training window of {cfg.window} bins fits inside one "
+                "training block; use longer split blocks or a shorter window."
+            )
+        starts.append(jnp.asarray(st))
+    view_units = tuple(len(u) for pair in views for u in pair)
+    model = Teacher(
+        view_units,
+        cfg.latent_dim,
+        cfg.hidden,
+        cfg.horizons,
+        cfg.kernel,
+        cfg.dilations,
+        cfg.causal,
+        cfg.nonlinear,
+        cfg.pointwise_target,
+        key=jax.random.key(cfg.seed),
+    )
+    for i, (c, (_, mask, _)) in enumerate(zip(counts, sessions, strict=True)):
+        model = _input_stats(model, c, views[i], mask, first=2 * i)
+    optimizer = make_optimizer(cfg)
+    opt_state = optimizer.init(eqx.filter(model, eqx.is_array))
+    step = _cached_step(cfg)
+    ca = tuple(jnp.asarray(c[:, v[0]]) for c, v in zip(counts, views, strict=True))
+    cb = tuple(jnp.asarray(c[:, v[1]]) for c, v in zip(counts, views, strict=True))
+    st = tuple(starts)
+    base = jax.random.key(cfg.seed + 1)
+    history: list[dict[str, float]] = []
+    t0 = time.perf_counter()
+    t_timed = None
+
+    from rich.progress import Progress
+
+    with Progress(disable=not progress, transient=True) as bar:
+        task = bar.add_task("teacher", total=cfg.n_steps)
+        for i in range(cfg.n_steps):
+            model, opt_state, m = step(model, opt_state, jax.random.fold_in(base, i), ca, cb, st)
+            if i == 0:
+                jax.block_until_ready(m["loss"])
+                t_timed = time.perf_counter()
+            if (i + 1) % cfg.log_every == 0 or i + 1 == cfg.n_steps:
+                row = {"step": float(i + 1), **{k: float(v) for k, v in m.items()}}
+                row["seconds"] = time.perf_counter() - t0
+                if not np.isfinite(row["loss"]):
+                    raise FloatingPointError(
+                        f"the teacher's loss became {row['loss']} at step {i + 1}; lower the "
+                        "learning rate (lr) or the gradient clip."
+                    )
+                history.append(row)
+                bar.update(task, completed=i + 1, description=f"loss {row['loss']:.4f}")
+    jax.block_until_ready(model)
+    n_timed = cfg.n_steps - 1
+    rate = (
+        n_timed / (time.perf_counter() - t_timed)
+        if t_timed is not None and n_timed > 0
+        else float("nan")
+    )
+    return MultiTrainResult(model, list(views), history, rate)
