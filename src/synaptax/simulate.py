@@ -124,8 +124,18 @@ def _site_groups(chans, sites) -> list[tuple[np.ndarray | None, list[int]]]:
     return list(groups.values())
 
 
+def _spread(x, idx, n: int):
+    """Values ``x`` on the sites ``idx`` as a length-``n`` array, zero elsewhere: a gather
+    from ``[x, 0]`` (it fuses with its consumers; a scatter would not on CPU)."""
+    if idx is None:
+        return x
+    inv = np.full(n, len(idx), dtype=np.int32)
+    inv[idx] = np.arange(len(idx), dtype=np.int32)
+    return jnp.concatenate([x, jnp.zeros((1,), x.dtype)])[inv]
+
+
 def _add(total, idx, x):
-    return total + x if idx is None else total.at[idx].add(x)
+    return total + _spread(x, idx, total.shape[0])
 
 
 def simulate(
@@ -237,7 +247,7 @@ def simulate(
         i_ion = jnp.zeros_like(vc)
         g_ion = jnp.zeros_like(vc)
         i_ca = jnp.zeros_like(vc)
-        for idx, members in groups:  # one gather and one scatter per set of sites
+        for idx, members in groups:  # one gather each way per set of sites
             v_g, ions_g = _take(vc, idx), _take_ions(ions, idx)
             i_g = g_g = ca_g = None
             for k in members:
@@ -267,7 +277,7 @@ def simulate(
         for k, dyn in conc:
             idx = sites[k]
             new = dyn.update(_take(cai, idx), _take(i_ca, idx), dt)
-            cai = new if idx is None else cai.at[idx].set(new)
+            cai = new if idx is None else jnp.where(model.mask(k), _spread(new, idx, nc), cai)
         ions = ions_at(cai)
         st = tuple(
             ch.update(_take(vc, idx), s, dt, params.celsius, _take_ions(ions, idx))
