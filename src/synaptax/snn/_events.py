@@ -9,12 +9,15 @@ results equal the dense products up to the order of floating-point additions.
 
 The kernel is compiled once per machine with the system C++ compiler (``$CXX`` or
 ``g++``) against the XLA FFI headers of jaxlib and cached under ``$SYNAPTAX_CACHE``
-(default ``~/.cache/synaptax``). Where it cannot be built, or off CPU, the dense product
-is used (:func:`available`).
+(default ``~/.cache/synaptax``). It is opt-in (``simulate(..., event_driven=True)`` or
+:func:`use_events`): on the 2-core test machine a whole training step of a 512-neuron
+network at 17 % spikes per step was no faster with it than with dense products (see
+``benchmarks/distill.py``), although the product alone was.
 """
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import functools
 import hashlib
@@ -82,8 +85,7 @@ def _register() -> None:
 
 
 @functools.cache
-def available() -> bool:
-    """Whether the event-driven kernel can be used (CPU backend, kernel builds)."""
+def _kernel_ok() -> bool:
     if jax.default_backend() != "cpu":
         return False
     try:
@@ -91,6 +93,32 @@ def available() -> bool:
     except (NativeSolverUnavailable, OSError):
         return False
     return True
+
+
+_OVERRIDE: list[bool] = []
+
+
+def available() -> bool:
+    """Whether the event-driven kernel can run here (CPU backend, the kernel builds)."""
+    return _kernel_ok()
+
+
+def default() -> bool:
+    """Whether :func:`synaptax.snn.simulate` uses the kernel when ``event_driven=None``:
+    off, unless switched on with :func:`use_events` (and available)."""
+    return bool(_OVERRIDE and _OVERRIDE[-1] and _kernel_ok())
+
+
+@contextlib.contextmanager
+def use_events(enabled: bool):
+    """Within the block, :func:`synaptax.snn.simulate` with ``event_driven=None`` uses (or
+    does not use) the event-driven kernel. Trace-time only: a function compiled earlier
+    keeps its choice."""
+    _OVERRIDE.append(bool(enabled))
+    try:
+        yield
+    finally:
+        _OVERRIDE.pop()
 
 
 def _call(kind: str, a, b, out_shape):

@@ -20,9 +20,10 @@ Its reverse-mode rule is written out (:func:`_recurrent_scan`): the backward pas
 reverse scan that carries the adjoints of the neuron state and of the spikes through
 ``jax.vjp`` of ``neuron.step`` (so any neuron model works) and the recurrent weights'
 transpose, and the gradient of the recurrent weights, ``sum_t g[t] s[t-1]^T``, is formed
-once after the loop instead of being accumulated step by step. On CPU the recurrent input
-``W s`` and that weight gradient are event-driven (:mod:`synaptax.snn._events`): only the
-neurons that spiked are summed. The gradient equals autodiff's (tested).
+once after the loop instead of being accumulated step by step. Optionally
+(``event_driven=True``, CPU) the recurrent input ``W s`` and that weight gradient are
+event-driven (:mod:`synaptax.snn._events`): only the neurons that spiked are summed. The
+gradient equals autodiff's (tested).
 """
 
 from __future__ import annotations
@@ -222,8 +223,8 @@ def simulate(
             constant within a bin (e.g. ``dt = 1 ms``, ``substeps = 10`` for 10 ms bins).
         record_voltage: also return the membrane potential at the end of each bin.
         event_driven: sum only the recurrent weights of neurons that spiked (native CPU
-            kernel); ``None`` (default) uses it where it is available
-            (:func:`synaptax.snn._events.available`), ``False`` uses dense products.
+            kernel, :mod:`synaptax.snn._events`); ``None`` (default): dense products unless
+            switched on with ``synaptax.snn._events.use_events(True)``.
 
     Returns:
         :class:`Simulation` ``(state, spikes, v)``: final state, spike counts per bin, and
@@ -239,7 +240,7 @@ def simulate(
     if record_voltage:
         return _simulate_reference(neuron, w_rec, state, currents, substeps)
     if event_driven is None:
-        event_driven = _events.available()
+        event_driven = _events.default()
     n = network.n_neurons
     n_bins = currents.shape[0]
     steps = jnp.repeat(currents, substeps, axis=0) if substeps > 1 else currents

@@ -8,13 +8,12 @@
 // SpikeOuter: out[j, :] = sum_r s[r, j] * g[r, :] over the nonzero s[r, j], i.e.
 // out = s^T @ g: the weight gradient of SpikeMatmul, event-driven in the same way.
 //
-// Both take row-major 2-D buffers; the Python side flattens batch dimensions. The work is
-// split in two halves (rows of the output), one of them run on XLA's intra-op thread pool.
+// Both take row-major 2-D buffers; the Python side flattens batch dimensions. They run on
+// the calling thread (no waits on XLA's thread pool, which could deadlock when two such
+// calls run at once on a small pool).
 
-#include <atomic>
 #include <cstdint>
 #include <cstring>
-#include <thread>
 #include <vector>
 
 #include "xla/ffi/api/ffi.h"
@@ -28,26 +27,8 @@ inline void Axpy(T a, const T* __restrict x, T* __restrict y, int64_t n) {
   for (int64_t i = 0; i < n; ++i) y[i] += a * x[i];
 }
 
-// Runs fn(0, 2) and fn(1, 2), the second on the pool when it has a worker; returns when
-// both are done.
-template <typename F>
-void Halves(ffi::ThreadPool& pool, int64_t work, F fn) {
-  if (pool.num_threads() < 1 || work < (1 << 16)) {
-    fn(0, 1);
-    return;
-  }
-  std::atomic<int> done{0};
-  pool.Schedule([&]() {
-    fn(1, 2);
-    done.store(1, std::memory_order_release);
-  });
-  fn(0, 2);
-  while (done.load(std::memory_order_acquire) == 0) std::this_thread::yield();
-}
-
 template <ffi::DataType DT>
-ffi::Error SpikeMatmulImpl(ffi::ThreadPool pool, ffi::Buffer<DT> s, ffi::Buffer<DT> wt,
-                           ffi::ResultBuffer<DT> out) {
+ffi::Error SpikeMatmulImpl(ffi::Buffer<DT> s, ffi::Buffer<DT> wt, ffi::ResultBuffer<DT> out) {
   using T = ffi::NativeType<DT>;
   auto sd = s.dimensions();
   auto wd = wt.dimensions();
@@ -58,10 +39,9 @@ ffi::Error SpikeMatmulImpl(ffi::ThreadPool pool, ffi::Buffer<DT> s, ffi::Buffer<
   const T* sp = s.typed_data();
   const T* wp = wt.typed_data();
   T* op = out->typed_data();
-  Halves(pool, rows * n, [&](int part, int parts) {
-    const int64_t r0 = rows * part / parts, r1 = rows * (part + 1) / parts;
+  {
     std::vector<int64_t> idx(n);
-    for (int64_t r = r0; r < r1; ++r) {
+    for (int64_t r = 0; r < rows; ++r) {
       const T* srow = sp + r * n;
       int64_t k = 0;
       for (int64_t j = 0; j < n; ++j) {
@@ -80,13 +60,12 @@ ffi::Error SpikeMatmulImpl(ffi::ThreadPool pool, ffi::Buffer<DT> s, ffi::Buffer<
         }
       }
     }
-  });
+  }
   return ffi::Error::Success();
 }
 
 template <ffi::DataType DT>
-ffi::Error SpikeOuterImpl(ffi::ThreadPool pool, ffi::Buffer<DT> s, ffi::Buffer<DT> g,
-                          ffi::ResultBuffer<DT> out) {
+ffi::Error SpikeOuterImpl(ffi::Buffer<DT> s, ffi::Buffer<DT> g, ffi::ResultBuffer<DT> out) {
   using T = ffi::NativeType<DT>;
   auto sd = s.dimensions();
   auto gd = g.dimensions();
@@ -97,10 +76,9 @@ ffi::Error SpikeOuterImpl(ffi::ThreadPool pool, ffi::Buffer<DT> s, ffi::Buffer<D
   const T* sp = s.typed_data();
   const T* gp = g.typed_data();
   T* op = out->typed_data();
-  Halves(pool, rows * n, [&](int part, int parts) {
-    // this part owns output rows (presynaptic neurons) [j0, j1)
-    const int64_t j0 = n * part / parts, j1 = n * (part + 1) / parts;
-    std::memset(op + j0 * m, 0, sizeof(T) * (j1 - j0) * m);
+  {
+    const int64_t j0 = 0, j1 = n;
+    std::memset(op, 0, sizeof(T) * n * m);
     for (int64_t r = 0; r < rows; ++r) {
       const T* srow = sp + r * n;
       const T* grow = gp + r * m;
@@ -115,7 +93,7 @@ ffi::Error SpikeOuterImpl(ffi::ThreadPool pool, ffi::Buffer<DT> s, ffi::Buffer<D
         }
       }
     }
-  });
+  }
   return ffi::Error::Success();
 }
 
@@ -124,7 +102,6 @@ ffi::Error SpikeOuterImpl(ffi::ThreadPool pool, ffi::Buffer<DT> s, ffi::Buffer<D
 #define SYNAPTAX_DEFINE(NAME, IMPL, DT)                                              \
   XLA_FFI_DEFINE_HANDLER_SYMBOL(NAME, IMPL<DT>,                                      \
                                 ffi::Ffi::Bind()                                     \
-                                    .Ctx<ffi::ThreadPool>()                          \
                                     .Arg<ffi::Buffer<DT>>()                          \
                                     .Arg<ffi::Buffer<DT>>()                          \
                                     .Ret<ffi::Buffer<DT>>());
