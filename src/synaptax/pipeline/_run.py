@@ -285,6 +285,16 @@ def run_pipeline(
     d = cfg.data
     ftype = np.dtype(jnp.result_type(float))
 
+    if d.source != "synthetic":
+        from ._config import DataConfig
+
+        ignored = [
+            k
+            for k in ("n_units", "latent_dim", "active_s", "spontaneous_s", "passive_s", "seed")
+            if getattr(d, k) != getattr(DataConfig(), k)
+        ]
+        if ignored:
+            console.print(f"  note: {', '.join(ignored)} apply to the synthetic session only")
     session, truth = st.run("data", f"data: {d.source}", _load, cfg)
     console.print(
         f"  {session.n_units} units, {session.duration:.0f} s, epochs "
