@@ -185,8 +185,7 @@ def test_calcium_needs_dynamics(tmp_path):
 @pytest.mark.parametrize("name", CA_CHANNELS)
 def test_calcium_gate_trajectories_under_voltage_steps(nrn, name):
     """SEClamp steps in NEURON; our gates replayed on NEURON's potential (cnexp)."""
-    import jax
-    from test_channels_neuron import PROTOCOLS, _neuron_traces
+    from test_channels_neuron import PROTOCOLS, _neuron_traces, replay_gates
 
     t_max, celsius = 30.0, 34.0
     sec, mech = _section(nrn, name, celsius)
@@ -194,16 +193,7 @@ def test_calcium_gate_trajectories_under_voltage_steps(nrn, name):
     ch = CHANNELS[name].with_defaults(len(PROTOCOLS), gbar=GBAR)
     runs = [_neuron_traces(nrn, sec, mech, ch.state_names, v0, v1, t_max) for v0, v1 in PROTOCOLS]
     ref = np.stack(runs, axis=-1)  # [1 + states, time, protocol]
-    v = jnp.asarray(ref[0])
-    tc = jnp.asarray(celsius)
-
-    def step(state, v_new):
-        new = ch.update(v_new, state, DT, tc)
-        return new, jnp.stack(new)
-
-    s0 = ch.init_state(v[0], tc)
-    _, traj = jax.lax.scan(step, s0, v[1:])
-    ours = np.concatenate([np.stack(s0)[None], np.asarray(traj)], axis=0)
+    ours = replay_gates(ch, jnp.asarray(ref[0]), celsius)
     for j, s in enumerate(ch.state_names):
         assert np.abs(ref[1 + j][-1] - ref[1 + j][0]).max() > 0, f"{name}.{s} never moved"
         assert _rel(ours[:, j], ref[1 + j]) <= 1e-6, f"{name}.{s} trajectory"

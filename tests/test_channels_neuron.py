@@ -171,20 +171,26 @@ def test_gate_trajectories_under_voltage_steps(nrn, name):
     v = jnp.asarray(ref[0])
     vhold = jnp.asarray([p[0] for p in PROTOCOLS])
     assert np.max(np.abs(ref[0, 0] - np.asarray(vhold))) < 1e-9
-    tc = jnp.asarray(celsius)
-
-    def step(state, v_new):
-        new = ch.update(v_new, state, DT, tc)
-        return new, jnp.stack(new)
-
-    s0 = ch.init_state(v[0], tc)
-    _, traj = jax.lax.scan(step, s0, v[1:])
-    ours = np.concatenate([np.stack(s0)[None], np.asarray(traj)], axis=0)  # [time, state, prot]
+    ours = replay_gates(ch, v, celsius)
     for j, s in enumerate(ch.state_names):
         ref_s = ref[1 + j]
         moved = np.abs(ref_s[-1] - ref_s[0]).max() + np.abs(ref_s[400] - ref_s[0]).max()
         assert moved > 0, f"{name}.{s} never moved; the protocol tests nothing"
         _close(ours[:, j], ref_s, f"{name}.{s} trajectory")
+
+
+def replay_gates(ch, v, celsius: float, ions=None) -> np.ndarray:
+    """Our gates driven by a recorded potential ``v [time, protocol]`` (cnexp steps of
+    DT from the steady state): ``[time, state, protocol]``."""
+    tc = jnp.asarray(celsius)
+
+    def step(state, v_new):
+        new = ch.update(v_new, state, DT, tc, ions)
+        return new, jnp.stack(new)
+
+    s0 = ch.init_state(v[0], tc, ions)
+    _, traj = jax.lax.scan(step, s0, v[1:])
+    return np.concatenate([np.stack(s0)[None], np.asarray(traj)], axis=0)
 
 
 def _one_compartment(tmp_path):
