@@ -10,6 +10,7 @@ from __future__ import annotations
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from test_channels_neuron import neuron_inf_tau
 
 import synaptax as sx
 from synaptax.channels import CHANNELS, Ions, nernst
@@ -47,11 +48,7 @@ def test_calcium_channel_kinetics(nrn, name, celsius):
     ch = CHANNELS[name].with_defaults(len(V_GRID), gbar=GBAR)
     gates = ch.gates(jnp.asarray(V_GRID), jnp.asarray(celsius))  # type: ignore[attr-defined]
     for j, s in enumerate(ch.state_names):
-        inf_ref, tau_ref = [], []
-        for v in V_GRID:
-            nrn.finitialize(float(v))
-            inf_ref.append(getattr(mech, f"{s}Inf"))
-            tau_ref.append(getattr(mech, f"{s}Tau"))
+        inf_ref, tau_ref = neuron_inf_tau(nrn, mech, s, V_GRID)
         assert _rel(gates[j][0], inf_ref) <= 1e-6, f"{name}.{s}_inf"
         assert _rel(gates[j][1], tau_ref) <= 1e-6, f"{name}.tau_{s}"
 

@@ -90,6 +90,18 @@ def _close(x, ref, what: str, rtol: float = RTOL):
     return float(rel.max())
 
 
+def neuron_inf_tau(h, mech, state: str, v_grid) -> tuple[list[float], list[float]]:
+    """NEURON's ``<state>Inf`` and ``<state>Tau`` (filled by INITIAL) on a voltage grid;
+    checks that INITIAL also sets the state to its steady state."""
+    inf, tau = [], []
+    for v in v_grid:
+        h.finitialize(float(v))
+        inf.append(getattr(mech, f"{state}Inf"))
+        tau.append(getattr(mech, f"{state}Tau"))
+        assert getattr(mech, state) == inf[-1]
+    return inf, tau
+
+
 @pytest.mark.parametrize("celsius", [34.0, 16.0])
 @pytest.mark.parametrize("name", list(SPECS))
 def test_steady_states_and_time_constants(nrn, name, celsius):
@@ -97,12 +109,7 @@ def test_steady_states_and_time_constants(nrn, name, celsius):
     ch = _channel(name, len(V_GRID))
     gates = ch.gates(jnp.asarray(V_GRID), jnp.asarray(celsius))  # type: ignore[attr-defined]
     for j, s in enumerate(ch.state_names):
-        inf_ref, tau_ref = [], []
-        for v in V_GRID:
-            nrn.finitialize(float(v))
-            inf_ref.append(getattr(mech, f"{s}Inf"))
-            tau_ref.append(getattr(mech, f"{s}Tau"))
-            assert getattr(mech, s) == inf_ref[-1]
+        inf_ref, tau_ref = neuron_inf_tau(nrn, mech, s, V_GRID)
         _close(gates[j][0], inf_ref, f"{name}.{s}_inf")
         _close(gates[j][1], tau_ref, f"{name}.tau_{s}")
     # init_state is the steady state
