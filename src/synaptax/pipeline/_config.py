@@ -112,7 +112,7 @@ class StudentConfig:
     p_connect: float = 1.0
     dt_ms: float = 10.0
     tau_mem: float = 20.0
-    tau_filter: float = 50.0
+    tau_filter: float = 300.0
     surrogate_slope: float = 25.0
     in_gain: float = 0.1
     rec_gain: float = 1.0
