@@ -18,20 +18,14 @@ network at 17 % spikes per step was no faster with it than with dense products (
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import functools
-import hashlib
-import os
-import subprocess
-import tempfile
 from pathlib import Path
 
 import jax
 import jax.numpy as jnp
-import jaxlib
 from jaxtyping import Array, Float
 
-from ..solver._native import NativeSolverUnavailable, _cache_dir, _compiler, _cpu_model
+from ..solver._native import NativeSolverUnavailable, build_library, register_targets
 
 _SOURCE = Path(__file__).with_name("_native") / "spikes.cc"
 _TARGETS = {
@@ -42,46 +36,10 @@ _TARGETS = {
 }
 
 
-def _build() -> Path:
-    source = _SOURCE.read_bytes()
-    cxx = _compiler()
-    key = hashlib.sha256(
-        source + cxx.encode() + jaxlib.__version__.encode() + _cpu_model().encode()
-    ).hexdigest()[:16]
-    target = _cache_dir() / f"spikes-{key}.so"
-    if target.exists():
-        return target
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
-        tmp_lib = Path(tmp) / target.name
-        cmd = [
-            cxx,
-            "-O3",
-            "-march=native",  # built on, and cached for, the machine that runs it
-            "-shared",
-            "-fPIC",
-            "-std=c++17",
-            "-w",
-            f"-I{jax.ffi.include_dir()}",
-            str(_SOURCE),
-            "-o",
-            str(tmp_lib),
-        ]
-        proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
-        if proc.returncode != 0:
-            raise NativeSolverUnavailable(
-                f"compiling the spike kernel failed ({' '.join(cmd)}):\n{proc.stderr}"
-            )
-        os.replace(tmp_lib, target)
-    return target
-
-
 @functools.cache
 def _register() -> None:
-    lib = ctypes.cdll.LoadLibrary(str(_build()))
-    for name, symbol in _TARGETS.values():
-        fn = getattr(lib, symbol)
-        jax.ffi.register_ffi_target(name, jax.ffi.pycapsule(fn), platform="cpu")
+    library = build_library(_SOURCE, "spikes", "the spike kernel", ("-march=native",))
+    register_targets(library, dict(_TARGETS.values()))
 
 
 @functools.cache

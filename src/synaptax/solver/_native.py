@@ -57,49 +57,56 @@ def _cpu_model() -> str:
     return platform.machine()
 
 
-def build_library() -> Path:
-    """Compile the kernel if no cached build matches; returns the shared library path."""
-    source = _SOURCE.read_bytes()
+def build_library(
+    source: Path = _SOURCE,
+    stem: str = "hines",
+    what: str = "the native tree solver",
+    flags: tuple[str, ...] = (),
+) -> Path:
+    """Compile a C++ FFI kernel if no cached build matches; returns the library path.
+
+    The cache key covers the source, the compiler, jaxlib's version and the CPU model
+    (builds may use ``-march=native``: they are built on, and cached for, the machine
+    that runs them).
+    """
+    code = source.read_bytes()
     cxx = _compiler()
-    # -march=native: the library is built on, and cached for, the machine that runs it
     key = hashlib.sha256(
-        source + cxx.encode() + jaxlib.__version__.encode() + _cpu_model().encode()
+        code
+        + cxx.encode()
+        + " ".join(flags).encode()
+        + jaxlib.__version__.encode()
+        + _cpu_model().encode()
     ).hexdigest()[:16]
-    target = _cache_dir() / f"hines-{key}.so"
+    target = _cache_dir() / f"{stem}-{key}.so"
     if target.exists():
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
     include = jax.ffi.include_dir()
     with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
         tmp_lib = Path(tmp) / target.name
-        cmd = [
-            cxx,
-            "-O3",
-            "-shared",
-            "-fPIC",
-            "-std=c++17",
-            "-w",
-            f"-I{include}",
-            str(_SOURCE),
-            "-o",
-            str(tmp_lib),
-        ]
+        cmd = [cxx, "-O3", *flags, "-shared", "-fPIC", "-std=c++17", "-w", f"-I{include}"]
+        cmd += [str(source), "-o", str(tmp_lib)]
         proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
         if proc.returncode != 0:
             raise NativeSolverUnavailable(
-                f"compiling the native tree solver failed ({' '.join(cmd)}):\n{proc.stderr}"
+                f"compiling {what} failed ({' '.join(cmd)}):\n{proc.stderr}"
             )
         os.replace(tmp_lib, target)  # atomic: never a half-written library in the cache
     return target
 
 
+def register_targets(library: Path, targets: dict[str, str]) -> None:
+    """Load ``library`` and register its FFI handlers (``{target name: symbol}``) for CPU."""
+    lib = ctypes.cdll.LoadLibrary(str(library))
+    for name, symbol in targets.items():
+        jax.ffi.register_ffi_target(name, jax.ffi.pycapsule(getattr(lib, symbol)), platform="cpu")
+
+
 @functools.cache
 def register() -> None:
     """Build (if needed), load and register the FFI targets for the CPU platform."""
-    lib = ctypes.cdll.LoadLibrary(str(build_library()))
-    for dtype, name in TARGETS.items():
-        fn = getattr(lib, _SYMBOLS[dtype])
-        jax.ffi.register_ffi_target(name, jax.ffi.pycapsule(fn), platform="cpu")
+    register_targets(build_library(), {TARGETS[d]: _SYMBOLS[d] for d in TARGETS})
 
 
 def available() -> bool:
