@@ -136,11 +136,19 @@ def _to_jax(p: LDSParams, dtype) -> dict:
 
 
 def _m_step(y: np.ndarray, start: np.ndarray, ms, Ps, cross, min_r: float) -> LDSParams:
+    """Maximisation step from the smoothed moments (sums over time, without forming the
+    ``[time, d, d]`` second moments)."""
     T, d = ms.shape
-    Exx = Ps + ms[:, :, None] * ms[:, None, :]  # E[x_t x_t']
+    cont = (~start).astype(Ps.dtype)
+    prev = np.zeros(T, Ps.dtype)
+    prev[np.flatnonzero(~start) - 1] = 1.0
+
+    def wsum(w, P):  # sum_t w_t P_t, in float64
+        return np.einsum("t,tij->ij", w, P).astype(float)
+
     # observation model: regress y on [x, 1]
     S = np.zeros((d + 1, d + 1))
-    S[:d, :d] = Exx.sum(0)
+    S[:d, :d] = Ps.sum(0).astype(float) + ms.T @ ms
     S[:d, d] = S[d, :d] = ms.sum(0)
     S[d, d] = T
     Yx = np.hstack([y.T @ ms, y.sum(0)[:, None]])  # unit, d + 1
@@ -148,18 +156,16 @@ def _m_step(y: np.ndarray, start: np.ndarray, ms, Ps, cross, min_r: float) -> LD
     C, b = Cb[:, :d], Cb[:, d]
     r = np.maximum(np.mean(y**2, 0) - np.sum(Cb * Yx, 1) / T, min_r)
     # dynamics over the pairs (t - 1, t) inside runs
-    cont = ~start
-    Exx_prev = np.concatenate([np.zeros((1, d, d)), Exx[:-1]])
-    cross_tt1 = cross + ms[:, :, None] * np.concatenate([np.zeros((1, d)), ms[:-1]])[:, None, :]
-    S10 = cross_tt1[cont].sum(0)  # sum E[x_t x_{t-1}']
-    S00 = Exx_prev[cont].sum(0)  # sum E[x_{t-1} x_{t-1}']
-    S11 = Exx[cont].sum(0)
+    c, pv = cont.astype(bool), prev.astype(bool)
+    S10 = wsum(cont, cross) + ms[c].T @ ms[pv]  # sum E[x_t x_{t-1}']
+    S00 = wsum(prev, Ps) + ms[pv].T @ ms[pv]  # sum E[x_{t-1} x_{t-1}']
+    S11 = wsum(cont, Ps) + ms[c].T @ ms[c]
     A = np.linalg.solve(S00.T, S10.T).T
-    Q = (S11 - A @ S10.T) / max(cont.sum(), 1)
+    Q = (S11 - A @ S10.T) / max(int(c.sum()), 1)
     Q = 0.5 * (Q + Q.T) + 1e-6 * np.eye(d)
     m0 = ms[start].mean(0)
     dev = ms[start] - m0
-    V0 = (Ps[start] + dev[:, :, None] * dev[:, None, :]).mean(0)
+    V0 = wsum(start.astype(Ps.dtype), Ps) / start.sum() + dev.T @ dev / start.sum()
     V0 = 0.5 * (V0 + V0.T) + 1e-6 * np.eye(d)
     return LDSParams(A, Q, C, b, r, m0, V0)
 
@@ -211,9 +217,7 @@ def fit_lds(
     for _ in range(n_iter):
         ms, Ps, cross, _, ll = _kalman(_to_jax(p, yj.dtype), yj, sj)
         lls.append(float(ll))
-        p = _m_step(
-            y, start, np.asarray(ms, float), np.asarray(Ps, float), np.asarray(cross), min_r
-        )
+        p = _m_step(y, start, np.asarray(ms, float), np.asarray(Ps), np.asarray(cross), min_r)
     return p, lls
 
 
