@@ -267,9 +267,10 @@ def _read_history(path: Path) -> list[dict[str, float]]:
         return [{k: float(v) for k, v in row.items()} for row in csv.DictReader(fh)]
 
 
-def _new_model(cfg: TeacherConfig, views) -> Teacher:
+def _new_model(cfg: TeacherConfig, view_units: tuple[int, ...]) -> Teacher:
+    """An untrained teacher with read-ins of ``view_units`` units (two per session)."""
     return Teacher(
-        (len(views[0]), len(views[1])),
+        view_units,
         cfg.latent_dim,
         cfg.hidden,
         cfg.horizons,
@@ -296,7 +297,7 @@ def load_run(run_dir: str | Path) -> tuple[TeacherConfig, Teacher, tuple[np.ndar
     cfg = TeacherConfig.from_dict(json.loads((run_dir / "config.json").read_text()))
     v = np.load(run_dir / "views.npz")
     views = (v["a"], v["b"])
-    model = _new_model(cfg, views)
+    model = _new_model(cfg, (len(views[0]), len(views[1])))
     opt_state = make_optimizer(cfg).init(eqx.filter(model, eqx.is_array))
     model, _ = eqx.tree_deserialise_leaves(run_dir / "checkpoint.eqx", (model, opt_state))
     return cfg, model, views
@@ -343,7 +344,7 @@ def train(
             "(fewer dilations, smaller context or horizons)."
         )
     optimizer = make_optimizer(cfg)
-    model = _input_stats(_new_model(cfg, views), counts, views, train_mask)
+    model = _input_stats(_new_model(cfg, (len(views[0]), len(views[1]))), counts, views, train_mask)
     opt_state = optimizer.init(eqx.filter(model, eqx.is_array))
     start_step, history = 0, []
     rd = Path(run_dir) if run_dir is not None else None
@@ -473,19 +474,7 @@ def train_sessions(
                 "training block; use longer split blocks or a shorter window."
             )
         starts.append(jnp.asarray(st))
-    view_units = tuple(len(u) for pair in views for u in pair)
-    model = Teacher(
-        view_units,
-        cfg.latent_dim,
-        cfg.hidden,
-        cfg.horizons,
-        cfg.kernel,
-        cfg.dilations,
-        cfg.causal,
-        cfg.nonlinear,
-        cfg.pointwise_target,
-        key=jax.random.key(cfg.seed),
-    )
+    model = _new_model(cfg, tuple(len(u) for pair in views for u in pair))
     for i, (c, (_, mask, _)) in enumerate(zip(counts, sessions, strict=True)):
         model = _input_stats(model, c, views[i], mask, first=2 * i)
     optimizer = make_optimizer(cfg)
