@@ -10,7 +10,7 @@ from __future__ import annotations
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from test_channels_neuron import neuron_inf_tau
+from test_channels_neuron import neuron_currents, neuron_inf_tau
 
 import synaptax as sx
 from synaptax.channels import CHANNELS, Ions, nernst
@@ -59,14 +59,7 @@ def test_calcium_current_uses_eca(nrn, name):
     sec.eca = ECA  # no calcium dynamics in this section: eca is a fixed parameter
     ch = CHANNELS[name].with_defaults(len(V_GRID), gbar=GBAR)
     states = np.random.default_rng(1).uniform(0.05, 1.0, (len(ch.state_names), len(V_GRID)))
-    ref = []
-    for k, v in enumerate(V_GRID):
-        nrn.finitialize(float(v))
-        for j, s in enumerate(ch.state_names):
-            setattr(mech, s, float(states[j, k]))
-        sec(0.5).v = float(v)
-        nrn.fcurrent()
-        ref.append(sec(0.5).ica)
+    ref = neuron_currents(nrn, sec, mech, ch.state_names, states, V_GRID, lambda: sec(0.5).ica)
     st = tuple(jnp.asarray(x) for x in states)
     i = ch.current(jnp.asarray(V_GRID), st, _ions(len(V_GRID)))
     far = np.abs(V_GRID - ECA) > 1.0

@@ -119,20 +119,28 @@ def test_steady_states_and_time_constants(nrn, name, celsius):
         np.testing.assert_array_equal(x, inf)
 
 
+def neuron_currents(h, sec, mech, names, states, v_grid, read) -> list[float]:
+    """NEURON's current (``read()``) at each potential of ``v_grid`` with the gates set
+    to ``states[:, k]``."""
+    out = []
+    for k, v in enumerate(v_grid):
+        h.finitialize(float(v))
+        for j, s in enumerate(names):
+            setattr(mech, s, float(states[j, k]))
+        sec(0.5).v = float(v)
+        h.fcurrent()
+        out.append(read())
+    return out
+
+
 @pytest.mark.parametrize("name", list(SPECS))
 def test_current_density(nrn, name):
     sec, mech = _section(nrn, name, 34.0)
     ch = _channel(name, len(V_GRID))
-    rng = np.random.default_rng(0)
-    states = rng.uniform(0.05, 1.0, (len(ch.state_names), len(V_GRID)))
-    ref = []
-    for k, v in enumerate(V_GRID):
-        nrn.finitialize(float(v))
-        for j, s in enumerate(ch.state_names):
-            setattr(mech, s, float(states[j, k]))
-        sec(0.5).v = float(v)
-        nrn.fcurrent()
-        ref.append(_nrn_current(sec, name))
+    states = np.random.default_rng(0).uniform(0.05, 1.0, (len(ch.state_names), len(V_GRID)))
+    ref = neuron_currents(
+        nrn, sec, mech, ch.state_names, states, V_GRID, lambda: _nrn_current(sec, name)
+    )
     st = tuple(jnp.asarray(x) for x in states)
     i, g = ch.current_and_conductance(jnp.asarray(V_GRID), st)
     np.testing.assert_array_equal(i, ch.current(jnp.asarray(V_GRID), st))
