@@ -267,6 +267,18 @@ def _read_history(path: Path) -> list[dict[str, float]]:
         return [{k: float(v) for k, v in row.items()} for row in csv.DictReader(fh)]
 
 
+def _log(history: list[dict], metrics, step: int, t0: float) -> None:
+    """Append a metrics row (step, losses, seconds since ``t0``); stop on a NaN loss."""
+    row = {"step": float(step), **{k: float(v) for k, v in metrics.items()}}
+    row["seconds"] = time.perf_counter() - t0
+    if not np.isfinite(row["loss"]):
+        raise FloatingPointError(
+            f"the teacher's loss became {row['loss']} at step {step}; lower the "
+            "learning rate (lr) or the gradient clip."
+        )
+    history.append(row)
+
+
 def _new_model(cfg: TeacherConfig, view_units: tuple[int, ...]) -> Teacher:
     """An untrained teacher with read-ins of ``view_units`` units (two per session)."""
     return Teacher(
@@ -383,15 +395,8 @@ def train(
                 jax.block_until_ready(m["loss"])
                 timed_from, t_timed = i + 1, time.perf_counter()
             if (i + 1) % cfg.log_every == 0 or i + 1 == end:
-                row = {"step": float(i + 1), **{k: float(v) for k, v in m.items()}}
-                row["seconds"] = time.perf_counter() - t0
-                if not np.isfinite(row["loss"]):
-                    raise FloatingPointError(
-                        f"the teacher's loss became {row['loss']} at step {i + 1}; lower the "
-                        "learning rate (lr) or the gradient clip."
-                    )
-                history.append(row)
-                bar.update(task, completed=i + 1, description=f"loss {row['loss']:.4f}")
+                _log(history, m, i + 1, t0)
+                bar.update(task, completed=i + 1, description=f"loss {history[-1]['loss']:.4f}")
             if rd is not None and (i + 1) % cfg.checkpoint_every == 0:
                 _save(rd, model, opt_state, i + 1)
     jax.block_until_ready(model)
@@ -498,15 +503,8 @@ def train_sessions(
                 jax.block_until_ready(m["loss"])
                 t_timed = time.perf_counter()
             if (i + 1) % cfg.log_every == 0 or i + 1 == cfg.n_steps:
-                row = {"step": float(i + 1), **{k: float(v) for k, v in m.items()}}
-                row["seconds"] = time.perf_counter() - t0
-                if not np.isfinite(row["loss"]):
-                    raise FloatingPointError(
-                        f"the teacher's loss became {row['loss']} at step {i + 1}; lower the "
-                        "learning rate (lr) or the gradient clip."
-                    )
-                history.append(row)
-                bar.update(task, completed=i + 1, description=f"loss {row['loss']:.4f}")
+                _log(history, m, i + 1, t0)
+                bar.update(task, completed=i + 1, description=f"loss {history[-1]['loss']:.4f}")
     jax.block_until_ready(model)
     n_timed = cfg.n_steps - 1
     rate = (
