@@ -96,9 +96,8 @@ def run_data_demo(out: Path) -> Path:
     binned = data.bin_spikes(
         session, bin_ms=10, epochs=["active", "passive"], units=np.flatnonzero(qc.passed)
     )
-    console.print(
-        f"binned at 10 ms: {binned.counts.shape[0]} bins x {binned.counts.shape[1]} units"
-    )
+    n_bins, n_units = binned.counts.shape[:2]  # type: ignore[index]
+    console.print(f"binned at 10 ms: {n_bins} bins x {n_units} units")
     _, page = data.write_report(session, out / "data_report", qc=qc)
     console.print(f"data-quality report: [cyan]{page}[/cyan]")
     return page

@@ -308,7 +308,7 @@ def jepa_loss(
         tb = jax.vmap(lambda c: model.embed_target(c, views[1]))(counts_b)
     pred = _prediction_loss(model, za, zb, ta, tb, first, last)
     points = np.unique(np.linspace(last, first, max(1, min(sigreg_points, context))).round())
-    reg = 0.0
+    reg = jnp.zeros(())
     for p in points.astype(int):
         kp = jax.random.fold_in(key, p) if len(points) > 1 else key
         reg = reg + 0.5 * (sigreg(kp, ta[:, p], num_slices) + sigreg(kp, tb[:, p], num_slices))

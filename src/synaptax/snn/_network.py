@@ -29,7 +29,7 @@ gradient equals autodiff's (tested).
 from __future__ import annotations
 
 import functools
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 import equinox as eqx
 import jax
@@ -173,7 +173,8 @@ def _recurrent_scan(neuron, wt, currents, state: NetworkState, event_driven: boo
 
 
 def _scan_fwd(neuron, wt, currents, state, event_driven):
-    final, spikes, (states, totals) = _forward(neuron, wt, currents, state, event_driven, save=True)
+    final, spikes, res = _forward(neuron, wt, currents, state, event_driven, save=True)
+    states, totals = cast(tuple, res)
     return (final, spikes), (neuron, wt, state.spikes, spikes, states, totals)
 
 
@@ -245,8 +246,11 @@ def simulate(
     n_bins = currents.shape[0]
     steps = jnp.repeat(currents, substeps, axis=0) if substeps > 1 else currents
     flat = jax.tree.map(lambda a: a.reshape(-1, n), state)
-    final, spikes = _recurrent_scan(
-        neuron, w_rec.T, steps.reshape(steps.shape[0], -1, n), flat, bool(event_driven)
+    final, spikes = cast(
+        tuple,
+        _recurrent_scan(
+            neuron, w_rec.T, steps.reshape(steps.shape[0], -1, n), flat, bool(event_driven)
+        ),
     )
     final = jax.tree.map(lambda a: a.reshape(*batch_shape, n), final)
     spikes = spikes.reshape(spikes.shape[0], *batch_shape, n)
