@@ -8,7 +8,9 @@ All three run in this one process; times are minima over repeats.
 
 Figures (ratios first, worst cell): ``fwd_vs_jaxley`` our forward / Jaxley's,
 ``fwd_vs_neuron`` our forward / NEURON's, ``grad_over_fwd`` our gradient of a scalar loss
-w.r.t. every conductance (gnabar, gkbar, gl per compartment) / our forward,
+w.r.t. every conductance (gnabar, gkbar, gl per compartment; the gradient compiled with
+``unroll=16``, the forward with the default 1, each the faster setting for it) / our
+forward,
 ``batch_per_sim_vs_neuron`` per-simulation time of a vmapped batch of 64 parameter sets
 (sharded over one XLA host device per core) / one NEURON run, ``compile_vs_jaxley``
 our forward's compile time / Jaxley's.
@@ -52,7 +54,7 @@ def time_synaptax(path, t_max, repeats, batch):
 
     def loss(hh):
         p = eqx.tree_at(lambda q: q.channels[0], params, hh)
-        return jnp.mean(sx.simulate(model, p, stim, t_max, DT, record=rec))
+        return jnp.mean(sx.simulate(model, p, stim, t_max, DT, record=rec, unroll=16))
 
     grad = jax.jit(jax.grad(loss))
     jax.block_until_ready(grad(params.channels[0]))

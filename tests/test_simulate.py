@@ -240,3 +240,21 @@ def test_mechanism_on_part_of_the_cell(tmp_path):
     m2, p2 = full.compile()
     v2 = sx.simulate(m2, p2, _stim(full), T, DT, record=[("v", full.soma), ("HH.m", full.soma)])
     np.testing.assert_allclose(v, v2, rtol=0, atol=1e-9)
+
+
+def test_unroll_changes_nothing_but_speed(small_cell):
+    model, params = small_cell.compile()
+    stim = _stim(small_cell)
+    rec = [("v", small_cell.soma)]
+
+    def loss(p, unroll):
+        return jnp.mean(sx.simulate(model, p, stim, T, DT, record=rec, unroll=unroll))
+
+    v1 = sx.simulate(model, params, stim, T, DT, record=rec)
+    v16 = sx.simulate(model, params, stim, T, DT, record=rec, unroll=16)
+    np.testing.assert_allclose(v16, v1, rtol=0, atol=1e-12)
+    g1, g16 = jax.grad(loss)(params, 1), jax.grad(loss)(params, 16)
+    for a, b in zip(jax.tree_util.tree_leaves(g1), jax.tree_util.tree_leaves(g16), strict=True):
+        np.testing.assert_allclose(b, a, rtol=1e-10, atol=1e-14)
+    with pytest.raises(ValueError, match="unroll must be a positive"):
+        sx.simulate(model, params, stim, T, DT, record=rec, unroll=0)
