@@ -12,8 +12,7 @@ Figures: ``mean_abs_dv_mv`` mean |dV| at the soma over the first second (worst s
 ``max_spike_shift_ms`` over the first 10 spikes of each step, ``fwd_vs_neuron`` our
 compiled forward / NEURON's run (summed over the steps), ``grad_over_fwd`` our gradient
 of the mean somatic potential over 200 ms w.r.t. every parameter (all channel densities
-per compartment, cm, Ra, radius, length; compiled with ``unroll=16``) / the forward of
-the same 200 ms,
+per compartment, cm, Ra, radius, length) / the forward of the same 200 ms,
 and the BAC protocol: somatic spikes and time the apical site (620 um) spends above -20 mV.
 
 Against Jaxley 0.14 (jaxley-mech 0.4's ``l5pc`` channels) on the same cell, built from
@@ -147,11 +146,11 @@ def main(quick: bool, write: bool) -> None:
     wave_g = sx.step_current(0.793, 50.0, 1e4, t_g, DT)
     stim_g = [sx.CurrentClamp(cell.soma, wave_g)]
 
-    def loss(p, unroll=1):
-        return jnp.mean(sx.simulate(model, p, stim_g, t_g, DT, record=rec, unroll=unroll))
+    def loss(p):
+        return jnp.mean(sx.simulate(model, p, stim_g, t_g, DT, record=rec))
 
     f200 = jax.jit(loss)
-    g200 = jax.jit(jax.grad(lambda p: loss(p, unroll=16)))  # faster for reverse mode
+    g200 = jax.jit(jax.grad(loss))  # unroll=16 made this cell's gradient slower (4.7x)
     f200(params).block_until_ready()
     jax.block_until_ready(g200(params))
     t_f = best_of(lambda: f200(params).block_until_ready(), 2)

@@ -162,10 +162,11 @@ def simulate(
         checkpoint: steps per checkpointed chunk. Reverse mode always keeps only the state
             (v and gates) of each step and recomputes the rest; with ``checkpoint=k`` it
             keeps the state once per ``k`` steps (memory ~ T / k + k states).
-        unroll: time steps per iteration of the compiled loop. 16 made reverse mode
-            about 13% faster (CA1 n120, HH, 4,000 steps: 195 -> 170 ms) and leaves the
-            forward as it is, but doubles the compile time (0.43 -> 0.8 s): worth it for
-            gradients computed many times, as in fitting.
+        unroll: time steps per iteration of the compiled loop; try it when gradients
+            are computed many times, as in fitting, and measure. With 16, HH cells' reverse
+            mode was 13% faster (CA1 n120, 4,000 steps: 195 -> 170 ms) and the Hay L5PC's
+            (12 mechanisms) 50% slower; the forward stayed the same and the compile time
+            doubled (0.43 -> 0.8 s).
 
     Returns:
         ``[probe, time]`` with ``time = n_steps + 1`` (the initial state first).
