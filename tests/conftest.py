@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import jax
@@ -34,20 +31,10 @@ NMODL = Path(__file__).parent / "nmodl"
 def nrn(tmp_path_factory):
     """NEURON's ``h`` with the test mechanisms of ``tests/nmodl`` compiled (once per
     session) and loaded."""
-    neuron = pytest.importorskip("neuron")
-    nrnivmodl = Path(sys.executable).parent / "nrnivmodl"
-    if not nrnivmodl.exists():
-        pytest.fail(f"nrnivmodl not found next to the interpreter ({nrnivmodl})")
-    build = tmp_path_factory.mktemp("nrnmech")
-    for mod in NMODL.glob("*.mod"):
-        shutil.copy(mod, build)
-    proc = subprocess.run(
-        [str(nrnivmodl), "."], cwd=build, capture_output=True, text=True, check=False
-    )
-    if proc.returncode != 0:
-        pytest.fail(f"nrnivmodl failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
-    assert neuron.load_mechanisms(str(build))
-    from neuron import h
+    pytest.importorskip("neuron")
+    from synaptax.testing.neuron_ref import load_mechanisms
 
-    h.load_file("stdrun.hoc")
-    return h
+    try:
+        return load_mechanisms(NMODL, tmp_path_factory.mktemp("nrnmech"))
+    except RuntimeError as err:
+        pytest.fail(str(err))

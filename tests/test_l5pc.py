@@ -125,7 +125,7 @@ def hay(nrn):
     model.delete()
 
 
-def _neuron_table(hay, name: str, kind: str | None):
+def _neuron_table(hay, name: str):
     """(type, section length, x, value) for every segment of NEURON's model."""
     types = {"soma": 1, "axon": 2, "dend": 3, "apic": 4, "hay_axon0": 2, "hay_axon1": 2}
     rows = []
@@ -140,7 +140,7 @@ def _neuron_table(hay, name: str, kind: str | None):
     return sorted(rows)
 
 
-def _our_table(cell, params, values, mask):
+def _our_table(cell, values, mask):
     d = cell.disc
     lengths = [s.length for s in cell.morphology.sections]
     nodes = np.flatnonzero(mask[: d.n_center])
@@ -179,7 +179,7 @@ def test_densities_match_neuron(hay, ours, theirs):
         values, mask = np.asarray(getattr(params.channels[k], p)), model.mask(k)
     else:
         values, mask = np.asarray(getattr(params, ours)), np.ones(model.n, bool)
-    a, b = _our_table(cell, params, values, mask), _neuron_table(hay, theirs, None)
+    a, b = _our_table(cell, values, mask), _neuron_table(hay, theirs)
     assert len(a) == len(b) > 0
     assert [r[:3] for r in a] == [r[:3] for r in b]
     # NEURON keeps 3-D points in float32: distances agree to ~1e-7 relative, and the

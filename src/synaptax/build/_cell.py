@@ -9,8 +9,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from synaptax.build._model import Model, Params, _Static
-from synaptax.channels import CHANNELS, AbstractChannel, AbstractConcentration, AbstractMechanism
-from synaptax.mechanisms import MECHANISMS
+from synaptax.channels import AbstractChannel, AbstractConcentration, AbstractMechanism
+from synaptax.mechanisms import ALL
 from synaptax.morph import Morphology, read_morphology, type_name
 from synaptax.morph.geometry import Discretization, d_lambda_nseg, discretize, segment_geometry
 from synaptax.solver.tree import Method, Tree
@@ -151,6 +151,11 @@ class Cell:
         if not mask.any():
             raise ValueError(f"the selection ({', '.join(desc)}) contains no compartments")
         return Selection(self, mask, ", ".join(desc) or "all")
+
+    @property
+    def mechanisms(self) -> list[str]:
+        """Names of the inserted mechanisms, in insertion order."""
+        return list(self._channels)
 
     def all(self) -> Selection:
         return Selection(self, self.disc.is_center.copy(), "all")
@@ -295,12 +300,9 @@ class Cell:
 
 def _channel_class(channel: type[AbstractMechanism] | str) -> type[AbstractMechanism]:
     if isinstance(channel, str):
-        known: dict[str, type[AbstractMechanism]] = {**CHANNELS, **MECHANISMS}
-        if channel not in known:
-            raise ValueError(
-                f"unknown channel or mechanism {channel!r}; available: {sorted(known)}"
-            )
-        return known[channel]
+        if channel not in ALL:
+            raise ValueError(f"unknown channel or mechanism {channel!r}; available: {sorted(ALL)}")
+        return ALL[channel]
     if not (isinstance(channel, type) and issubclass(channel, AbstractMechanism)):
         raise TypeError(f"expected a channel class or name, got {channel!r}")
     return channel

@@ -33,8 +33,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from synaptax.build.distributions import Distribution, hay_distribution
-from synaptax.channels import CHANNELS
-from synaptax.mechanisms import MECHANISMS
+from synaptax.mechanisms import ALL
 
 if TYPE_CHECKING:
     from synaptax.build._cell import Cell
@@ -131,10 +130,9 @@ def _check_seclist(name: str, where: str) -> None:
 def mechanism_name(neuron_name: str) -> str:
     """synaptax's name of a NEURON mechanism (``pas`` -> ``Leak``)."""
     name = MECHANISM_NAMES.get(neuron_name, neuron_name)
-    if name not in CHANNELS and name not in MECHANISMS:
+    if name not in ALL:
         raise ValueError(
-            f"unknown mechanism {neuron_name!r}; available: "
-            f"{sorted([*CHANNELS, *MECHANISMS, *MECHANISM_NAMES])}"
+            f"unknown mechanism {neuron_name!r}; available: {sorted([*ALL, *MECHANISM_NAMES])}"
         )
     return name
 
@@ -147,15 +145,12 @@ def parameter_name(neuron_param: str, inserted: set[str]) -> list[str]:
     if neuron_param in _LEAK_PARAMS:
         return [f"Leak.{_LEAK_PARAMS[neuron_param]}"]
     if neuron_param in _REVERSALS:
-        known = {**CHANNELS, **MECHANISMS}
-        return [
-            f"{m}.{neuron_param}" for m in sorted(inserted) if neuron_param in known[m].defaults
-        ]
-    for mech in sorted({*CHANNELS, *MECHANISMS}, key=len, reverse=True):
+        return [f"{m}.{neuron_param}" for m in sorted(inserted) if neuron_param in ALL[m].defaults]
+    for mech in sorted(ALL, key=len, reverse=True):
         suffix = f"_{mech}"
         if neuron_param.endswith(suffix):
             p = neuron_param[: -len(suffix)]
-            cls = {**CHANNELS, **MECHANISMS}[mech]
+            cls = ALL[mech]
             if p == f"g{mech}bar":
                 p = "gbar"
             if p not in cls.defaults:
@@ -177,14 +172,14 @@ def apply_parameter_set(cell: Cell, pset: ParameterSet) -> Cell:
         sel = _selection(cell, seclist, pset)
         for mech in entry.insert:
             sel.insert(mechanism_name(mech))
-        inserted = set(cell._channels)
+        inserted = set(cell.mechanisms)
         for p, value in entry.params.items():
             for name in parameter_name(p, inserted):
                 _require_inserted(cell, name, seclist, pset)
                 sel.set(name, value)
     for seclist, p, rule in pset.distributions:
         sel = _selection(cell, seclist, pset)
-        (name,) = parameter_name(p, set(cell._channels))
+        (name,) = parameter_name(p, set(cell.mechanisms))
         _require_inserted(cell, name, seclist, pset)
         dist0, max_len = hay_distances(cell, sel.mask, SECTION_LISTS[seclist])
         sel.set(name, rule.values(dist0, max_len))
@@ -212,7 +207,7 @@ def _selection(cell: Cell, seclist: str, pset: ParameterSet):
 
 def _require_inserted(cell: Cell, name: str, seclist: str, pset: ParameterSet) -> None:
     mech = name.partition(".")[0] if "." in name else None
-    if mech is not None and mech not in cell._channels:
+    if mech is not None and mech not in cell.mechanisms:
         raise ValueError(
             f"{pset.source} [{pset.name}]: {seclist!r} sets {name} but {mech} is not "
             "inserted; list it under 'insert' of that (or an earlier) section list"

@@ -5,7 +5,8 @@ NEURON's own Import3d reads the reconstruction, and the steps of the original
 the axon replaced by two 30 x 1 um sections, mechanisms and densities per section list,
 then the distributions with the template's origins (``soma distance()`` for the
 distance, the section list's first section for its longest branch). Channels are the
-NMODL twins in ``tests/nmodl`` (suffix ``sx_``), compiled by :func:`load_mechanisms`.
+NMODL twins in ``tests/nmodl`` (suffix ``sx_``), compiled by
+:func:`synaptax.testing.neuron_ref.load_mechanisms`.
 
 Used by the L5PC tests and ``benchmarks/l5pc.py``; needs the ``neuron`` package.
 """
@@ -14,41 +15,15 @@ from __future__ import annotations
 
 import json
 import math
-import shutil
-import subprocess
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
+from synaptax.testing.neuron_ref import load_mechanisms as load_mechanisms
+
 PREFIX = "sx_"
 _LISTS = {"somatic", "apical", "basal", "axonal", "all", "apic", "dend", "soma", "axon"}
-
-
-def load_mechanisms(nmodl_dir: str | Path, build_dir: str | Path):
-    """Compile the ``.mod`` files of ``nmodl_dir`` in ``build_dir`` and load them;
-    returns NEURON's ``h``."""
-    import neuron
-
-    nrnivmodl = Path(sys.executable).parent / "nrnivmodl"
-    if not nrnivmodl.exists():
-        raise RuntimeError(f"nrnivmodl not found next to the interpreter ({nrnivmodl})")
-    build = Path(build_dir)
-    build.mkdir(parents=True, exist_ok=True)
-    for mod in Path(nmodl_dir).glob("*.mod"):
-        shutil.copy(mod, build)
-    proc = subprocess.run(
-        [str(nrnivmodl), "."], cwd=build, capture_output=True, text=True, check=False
-    )
-    if proc.returncode != 0:
-        raise RuntimeError(f"nrnivmodl failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
-    if not neuron.load_mechanisms(str(build)):
-        raise RuntimeError(f"could not load the mechanisms compiled in {build}")
-    from neuron import h
-
-    h.load_file("stdrun.hoc")
-    return h
 
 
 def _rule(dist_type: int, x: float, a: float, b: float, c: float, d: float, base: float):
@@ -111,17 +86,16 @@ class NeuronL5PC:
 
     @staticmethod
     def _range_name(param: str) -> str:
+        """NEURON's RANGE name of a parameter-file name for our ``sx_`` twins."""
         if param in ("cm", "Ra", "ek", "ena", "g_pas", "e_pas"):
             return param
-        # '<name>_<mechanism>', the mechanism's name possibly containing underscores
-        for split in range(len(param)):
-            if param[split] == "_":
-                p, m = param[:split], param[split + 1 :]
-                if p == f"g{m}bar":
-                    return f"gbar_{PREFIX}{m}"
-                if p in ("gamma", "decay", "depth", "minCai"):
-                    return f"{p}_{PREFIX}{m}"
-        raise ValueError(f"cannot map {param!r}")
+        # 'g<mech>bar_<mech>' is the twin's 'gbar'; any other '<name>_<mech>' keeps its name
+        for split in (i for i, c in enumerate(param) if c == "_"):
+            p, m = param[:split], param[split + 1 :]
+            if p == f"g{m}bar":
+                return f"gbar_{PREFIX}{m}"
+        p, _, m = param.partition("_")
+        return f"{p}_{PREFIX}{m}"
 
     def _distribute(self, seclist: str, param: str, dist_type: int, a, b, c, d, base) -> None:
         h = self.h

@@ -6,12 +6,41 @@ Needs the ``neuron`` package (a test extra). Used by the tests and benchmarks.
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Literal
 
 import numpy as np
 
 from synaptax.build import Cell
+
+
+def load_mechanisms(nmodl_dir: str | Path, build_dir: str | Path):
+    """Compile the ``.mod`` files of ``nmodl_dir`` in ``build_dir`` and load them;
+    returns NEURON's ``h``."""
+    import neuron
+
+    nrnivmodl = Path(sys.executable).parent / "nrnivmodl"
+    if not nrnivmodl.exists():
+        raise RuntimeError(f"nrnivmodl not found next to the interpreter ({nrnivmodl})")
+    build = Path(build_dir)
+    build.mkdir(parents=True, exist_ok=True)
+    for mod in Path(nmodl_dir).glob("*.mod"):
+        shutil.copy(mod, build)
+    proc = subprocess.run(
+        [str(nrnivmodl), "."], cwd=build, capture_output=True, text=True, check=False
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(f"nrnivmodl failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+    if not neuron.load_mechanisms(str(build)):
+        raise RuntimeError(f"could not load the mechanisms compiled in {build}")
+    from neuron import h
+
+    h.load_file("stdrun.hoc")
+    return h
 
 
 def build_neuron_cell(cell: Cell, ra: float, cm: float, hh: bool = True, exact_rates: bool = True):
