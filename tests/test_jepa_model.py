@@ -136,3 +136,51 @@ def test_pointwise_target_and_sigreg_points():
     assert np.all(np.isfinite(np.asarray(g.target.layers[0].weight)))
     assert float(np.abs(np.asarray(g.target.layers[0].weight)).sum()) > 0
     assert _model().target is None
+
+
+def test_observation_term_predicts_the_other_views_counts():
+    m = _model(causal=False, observation=True)
+    assert m.readouts is not None
+    assert m.readouts[0].weight.shape == (5, 3) and m.readouts[1].weight.shape == (6, 3)
+    win = m.encoder.receptive_field + 4 + 3 - 1
+    xa = jax.random.poisson(jax.random.key(2), 1.0, (16, win, 5)).astype(float)
+    xb = jax.random.poisson(jax.random.key(3), 2.0, (16, win, 6)).astype(float)
+    # by hand: view A's latent at t predicts view B's counts at t, and the reverse
+    za = np.asarray(jax.vmap(lambda c: m.encode(c, 0))(xa))
+    zb = np.asarray(jax.vmap(lambda c: m.encode(c, 1))(xb))
+    last = win - 1 - 3 - m.encoder.lookahead
+    t = np.arange(last - 3, last + 1)
+
+    def out(z, v):
+        w, b = np.asarray(m.readouts[v].weight), np.asarray(m.readouts[v].bias)
+        return z[:, t] @ w.T + b
+
+    gauss = 0.5 * (
+        np.mean((out(za, 1) - np.sqrt(xb[:, t])) ** 2)
+        + np.mean((out(zb, 0) - np.sqrt(xa[:, t])) ** 2)
+    )  # read-in statistics are mu = 0, scale = 1 until training sets them
+    poisson = 0.5 * (
+        np.mean(np.exp(out(za, 1)) - xb[:, t] * out(za, 1))
+        + np.mean(np.exp(out(zb, 0)) - xa[:, t] * out(zb, 0))
+    )
+    loss_fn = eqx.filter_jit(jepa_loss)
+    for is_poisson, expect in ((False, gauss), (True, poisson)):
+        loss, aux = loss_fn(
+            m, jax.random.key(4), xa, xb, 0.05, 4, 8, obs_weight=0.5, obs_poisson=is_poisson
+        )
+        np.testing.assert_allclose(float(aux["obs"]), expect, rtol=1e-5)
+        total = 0.95 * float(aux["pred"]) + 0.05 * float(aux["sigreg"]) + 0.5 * expect
+        np.testing.assert_allclose(float(loss), total, rtol=1e-5)
+    g = eqx.filter_jit(
+        eqx.filter_grad(
+            lambda mm: jepa_loss(mm, jax.random.key(4), xa, xb, 0.05, 4, 8, obs_weight=1.0)[0]
+        )
+    )(m)
+    assert float(np.abs(np.asarray(g.readouts[1].weight)).sum()) > 0
+    assert float(np.abs(np.asarray(g.readins[0].linear.weight)).sum()) > 0
+    # off by default, and asking for it without read-outs is an error
+    _, a0 = loss_fn(m, jax.random.key(4), xa, xb, 0.05, 4, 8)
+    assert float(a0["obs"]) == 0.0
+    assert _model().readouts is None
+    with pytest.raises(ValueError, match="observation=True"):
+        jepa_loss(_model(causal=False), jax.random.key(4), xa, xb, 0.05, 4, 8, obs_weight=1.0)

@@ -63,9 +63,13 @@ class ReadIn(eqx.Module):
         self.mu = jnp.zeros(n_units)
         self.scale = jnp.ones(n_units)
 
+    def standardise(self, counts: Float[Array, "time unit"]) -> Float[Array, "time unit"]:
+        """``(sqrt(c) - mu) / s`` with the fixed training statistics."""
+        mu, scale = jax.lax.stop_gradient(self.mu), jax.lax.stop_gradient(self.scale)
+        return (jnp.sqrt(counts) - mu) / scale
+
     def __call__(self, counts: Float[Array, "time unit"]) -> Float[Array, "time hidden"]:
-        x = (jnp.sqrt(counts) - jax.lax.stop_gradient(self.mu)) / jax.lax.stop_gradient(self.scale)
-        return jax.vmap(self.linear)(x)
+        return jax.vmap(self.linear)(self.standardise(counts))
 
 
 class Encoder(eqx.Module):
@@ -169,6 +173,8 @@ class Teacher(eqx.Module):
         nonlinear: GELU in the encoder's residual blocks; ``False`` makes the encoder a
             linear filter bank of the standardised square-root counts (SIGReg can then
             only rotate and scale the latents, not reshape their distribution).
+        observation: one linear read-out per view (``readouts[v]``: latent -> the
+            view's units) for the auxiliary observation term of :func:`jepa_loss`.
         key: PRNG key.
     """
 
@@ -176,6 +182,7 @@ class Teacher(eqx.Module):
     encoder: Encoder
     predictor: Predictor
     target: eqx.nn.MLP | None = None
+    readouts: tuple[eqx.nn.Linear, ...] | None = None
 
     def __init__(
         self,
@@ -188,6 +195,7 @@ class Teacher(eqx.Module):
         causal: bool = True,
         nonlinear: bool = True,
         pointwise_target: bool = False,
+        observation: bool = False,
         *,
         key: PRNGKeyArray,
     ):
@@ -201,7 +209,7 @@ class Teacher(eqx.Module):
                 f"need views with >= 1 unit, horizons >= 0 and latent_dim >= 1; got "
                 f"view_units={view_units}, horizons={horizons}, latent_dim={latent_dim}."
             )
-        k1, k2, k3, k4 = jax.random.split(key, 4)
+        k1, k2, k3, k4, k5 = jax.random.split(key, 5)
         self.readins = tuple(
             ReadIn(n, hidden, key=k)
             for n, k in zip(view_units, jax.random.split(k1, len(view_units)), strict=True)
@@ -219,6 +227,14 @@ class Teacher(eqx.Module):
         self.target = (
             eqx.nn.MLP(hidden, latent_dim, hidden, 1, activation=jax.nn.gelu, key=k4)
             if pointwise_target
+            else None
+        )
+        self.readouts = (
+            tuple(
+                eqx.nn.Linear(latent_dim, n, key=k)
+                for n, k in zip(view_units, jax.random.split(k5, len(view_units)), strict=True)
+            )
+            if observation
             else None
         )
 
@@ -260,6 +276,27 @@ def _prediction_loss(model: Teacher, za, zb, ta, tb, first: int, last: int):
     return jnp.mean(jnp.stack(terms))
 
 
+def _observation_loss(model: Teacher, za, zb, counts_a, counts_b, views, first, last, poisson):
+    """Cross-view observation term: each view's latent at ``t`` predicts the *other*
+    view's counts in bin ``t`` through that view's linear read-out. Gaussian on the
+    standardised square-root counts (mean squared error per unit) or, with ``poisson``,
+    the Poisson negative log-likelihood of the counts with rate ``exp(read-out)``
+    (constant terms dropped). The two views share no neurons, so the latent can only
+    predict the other view's counts through the common state, not its noise."""
+    assert model.readouts is not None
+    t = jnp.arange(first, last + 1)
+    terms = []
+    for z, counts, v in ((za, counts_b, views[1]), (zb, counts_a, views[0])):
+        out = jax.vmap(jax.vmap(model.readouts[v]))(z[:, t])  # batch, t, unit
+        c = counts[:, t]
+        if poisson:
+            terms.append(jnp.mean(jnp.exp(out) - c * out))
+        else:
+            y = jax.vmap(model.readins[v].standardise)(c)
+            terms.append(jnp.mean((out - y) ** 2))
+    return 0.5 * (terms[0] + terms[1])
+
+
 def jepa_loss(
     model: Teacher,
     key: PRNGKeyArray,
@@ -270,6 +307,8 @@ def jepa_loss(
     num_slices: int = 256,
     views: tuple[int, int] = (0, 1),
     sigreg_points: int = 1,
+    obs_weight: float = 0.0,
+    obs_poisson: bool = False,
 ) -> tuple[Float[Array, ""], dict[str, Array]]:
     """JEPA loss of a batch of independent windows (see the module docstring).
 
@@ -285,9 +324,17 @@ def jepa_loss(
         sigreg_points: time points per window (evenly spaced over the context, the last
             one always included) at which SIGReg is evaluated, averaged; each point's
             samples come from ``batch`` independent windows.
+        obs_weight: weight of the auxiliary cross-view observation term (needs a model
+            built with ``observation=True``), added to the loss: ``L + obs_weight *
+            obs``. Each view's latent at ``t`` predicts the other view's counts in bin
+            ``t`` (a linear read-out per view); 0 leaves the loss as above.
+        obs_poisson: the observation term is the Poisson negative log-likelihood of
+            the counts (rate ``exp(read-out)``) instead of the squared error on the
+            standardised square-root counts.
 
     Returns:
-        ``(loss, {"pred": ..., "sigreg": ..., "std": ...})``.
+        ``(loss, {"pred": ..., "sigreg": ..., "std": ..., "obs": ...})`` (``obs`` 0
+        when the term is off).
     """
     n_time = counts_a.shape[1]
     max_h = max(model.predictor.horizons)
@@ -314,5 +361,14 @@ def jepa_loss(
         reg = reg + 0.5 * (sigreg(kp, ta[:, p], num_slices) + sigreg(kp, tb[:, p], num_slices))
     reg = reg / len(points)
     loss = (1.0 - lam) * pred + lam * reg
+    obs = jnp.zeros(())
+    if obs_weight:
+        if model.readouts is None:
+            raise ValueError(
+                "obs_weight > 0 needs a teacher with read-outs: build it with "
+                "Teacher(..., observation=True) (TeacherConfig(obs_weight=...) does)."
+            )
+        obs = _observation_loss(model, za, zb, counts_a, counts_b, views, first, last, obs_poisson)
+        loss = loss + obs_weight * obs
     std = jnp.mean(jnp.std(za[:, last], axis=0))
-    return loss, {"pred": pred, "sigreg": reg, "std": std}
+    return loss, {"pred": pred, "sigreg": reg, "std": std, "obs": obs}

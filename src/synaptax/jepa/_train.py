@@ -62,6 +62,11 @@ class TeacherConfig:
         nonlinear: GELU in the encoder (``False``: a linear filter bank).
         pointwise_target: predict per-bin embeddings of the other view (SIGReg on them)
             instead of its encoder output (see :func:`synaptax.jepa.jepa_loss`).
+        obs_weight: weight of the auxiliary cross-view observation term (each view's
+            latent predicts the other view's counts in the same bin through a linear
+            read-out; see :func:`synaptax.jepa.jepa_loss`); 0 (default) turns it off.
+        obs_poisson: Poisson likelihood of the counts for that term instead of the
+            squared error on standardised square-root counts.
         batch: independent windows per step (also the SIGReg sample size ``N``; the
             statistic grows with ``N``, see :mod:`synaptax.jepa._sigreg`).
         n_steps: optimisation steps.
@@ -93,6 +98,8 @@ class TeacherConfig:
     sigreg_points: int = 1
     nonlinear: bool = True
     pointwise_target: bool = False
+    obs_weight: float = 0.0
+    obs_poisson: bool = False
 
     @property
     def window(self) -> int:
@@ -202,6 +209,8 @@ def make_step(cfg: TeacherConfig, optimizer: optax.GradientTransformation):
                     cfg.num_slices,
                     (2 * i, 2 * i + 1),
                     cfg.sigreg_points,
+                    cfg.obs_weight,
+                    cfg.obs_poisson,
                 )
                 total = total + loss / n
                 aux = {k: aux.get(k, 0.0) + v / n for k, v in a.items()}
@@ -232,7 +241,7 @@ class TrainResult:
     steps_per_s: float
 
 
-_FIELDS = ["step", "loss", "pred", "sigreg", "std", "seconds"]
+_FIELDS = ["step", "loss", "pred", "sigreg", "std", "obs", "seconds"]
 
 
 def _save(run_dir: Path, model, opt_state, step: int) -> None:
@@ -291,6 +300,7 @@ def _new_model(cfg: TeacherConfig, view_units: tuple[int, ...]) -> Teacher:
         cfg.causal,
         cfg.nonlinear,
         cfg.pointwise_target,
+        cfg.obs_weight > 0,
         key=jax.random.key(cfg.seed),
     )
 
