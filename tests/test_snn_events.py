@@ -60,7 +60,9 @@ def test_reverse_rule_equals_autodiff(neuron, substeps):
                 n.neuron, n.w_rec.weight, state0, n.input_current(x), substeps
             )
         else:
-            sim = snn.simulate(n, x, state0, substeps=substeps, event_driven=mode == "events")
+            sim = snn.simulate(
+                n, x, state0, substeps=substeps, event_driven=mode == "events", fused=False
+            )
         return jnp.sum(sim.spikes * w) + jnp.sum(sim.state.neuron.v**2) + jnp.sum(sim.state.spikes)
 
     modes = ["dense", "events"] if _events.available() else ["dense"]

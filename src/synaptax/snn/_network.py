@@ -36,7 +36,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float, PRNGKeyArray
 
-from . import _events
+from . import _events, _fused
 from ._dale import DaleWeights, dale_weights
 from ._neurons import AbstractNeuron
 
@@ -111,13 +111,37 @@ class RecurrentNetwork(eqx.Module):
 
     def input_current(self, x: Float[Array, "*batch input"]) -> Float[Array, "*batch neuron"]:
         """Feed-forward drive of one step, ``dt (W_in x + b)`` (threshold units)."""
-        return self.neuron.dt * (x @ self.w_in.T + self.bias)
+        return _projection(self.w_in, self.bias, x, self.neuron.dt)
 
     def step(
         self, state: NetworkState, x: Float[Array, "*batch input"]
     ) -> tuple[NetworkState, Float[Array, "*batch neuron"]]:
         """Advance one neuron step of ``dt`` with input features ``x``."""
         return _step_current(self.neuron, self.w_rec.weight, state, self.input_current(x))
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(3,))
+def _projection(w, b, x, scale: float):
+    """``scale (x @ w.T + b)`` with a reverse rule that contracts over the leading (row) axis
+    directly: autodiff's rule transposes the (row, neuron) cotangent first, which costs more
+    than the products themselves when there are few inputs (measured 11.3 ms against 0.5 ms
+    for 6,400 rows, 6 inputs, 512 neurons)."""
+    return scale * (x @ w.T + b)
+
+
+def _projection_fwd(w, b, x, scale):
+    return _projection(w, b, x, scale), (w, x)
+
+
+def _projection_bwd(scale, res, g):
+    w, x = res
+    rows_g = g.reshape(-1, g.shape[-1])
+    rows_x = x.reshape(-1, x.shape[-1])
+    gw = jax.lax.dot_general(rows_g, rows_x, (((0,), (0,)), ((), ())))  # (neuron, input)
+    return scale * gw, scale * rows_g.sum(0), scale * (g @ w)
+
+
+_projection.defvjp(_projection_fwd, _projection_bwd)
 
 
 def _step_current(neuron, w_rec, state: NetworkState, current):
@@ -213,6 +237,7 @@ def simulate(
     substeps: int = 1,
     record_voltage: bool = False,
     event_driven: bool | None = None,
+    fused: bool | None = None,
 ) -> Simulation:
     """Run the network over time (the single ``lax.scan`` driver).
 
@@ -226,6 +251,10 @@ def simulate(
         event_driven: sum only the recurrent weights of neurons that spiked (native CPU
             kernel, :mod:`synaptax.snn._events`); ``None`` (default): dense products unless
             switched on with ``synaptax.snn._events.use_events(True)``.
+        fused: run the time loop and its reverse in the native LIF kernel
+            (:mod:`synaptax.snn._fused`); ``None`` (default): whenever the neuron model
+            and the dtype are ones it implements and it builds here (CPU), ``False``:
+            never, ``True``: always (an error if it cannot).
 
     Returns:
         :class:`Simulation` ``(state, spikes, v)``: final state, spike counts per bin, and
@@ -245,18 +274,55 @@ def simulate(
     n = network.n_neurons
     n_bins = currents.shape[0]
     steps = jnp.repeat(currents, substeps, axis=0) if substeps > 1 else currents
+    steps = steps.reshape(steps.shape[0], -1, n)
     flat = jax.tree.map(lambda a: a.reshape(-1, n), state)
-    final, spikes = cast(
-        tuple,
-        _recurrent_scan(
-            neuron, w_rec.T, steps.reshape(steps.shape[0], -1, n), flat, bool(event_driven)
-        ),
-    )
+    if steps.shape[0] > 0 and _use_fused(fused, neuron, currents.dtype):
+        final, spikes = _fused_scan(neuron, w_rec.T, steps, flat)
+    else:
+        final, spikes = cast(
+            tuple, _recurrent_scan(neuron, w_rec.T, steps, flat, bool(event_driven))
+        )
     final = jax.tree.map(lambda a: a.reshape(*batch_shape, n), final)
     spikes = spikes.reshape(spikes.shape[0], *batch_shape, n)
     if substeps > 1:
         spikes = spikes.reshape(n_bins, substeps, *batch_shape, n).sum(axis=1)
     return Simulation(final, spikes, None)
+
+
+def _use_fused(fused: bool | None, neuron, dtype) -> bool:
+    if fused is False or (fused is None and not _fused.enabled_by_default()):
+        return False
+    ok = _fused.supports(neuron, dtype)
+    if fused and not ok:
+        raise ValueError(
+            "`fused=True` needs LIF neurons with reset='subtract', no refractory period, "
+            "detach_reset=True and a named surrogate (fast_sigmoid, arctan, sigmoid, "
+            f"triangular), in float32 or float64; got {neuron!r}. Use fused=None to fall back "
+            "to the generic scan."
+        )
+    if fused and not _fused.available():
+        raise ValueError(
+            "`fused=True` needs the CPU backend and a C++ compiler to build the native LIF "
+            "kernel; use fused=None to fall back to the generic scan."
+        )
+    return ok and _fused.available()
+
+
+def _fused_scan(neuron, wt, steps, flat: NetworkState):
+    v, s = cast(
+        tuple,
+        _fused.lif_scan(
+            neuron.beta,
+            neuron.threshold,
+            wt,
+            steps,
+            flat.neuron.v,
+            flat.spikes,
+            neuron.spike_fn.native,
+        ),
+    )
+    final = NetworkState(flat.neuron._replace(v=v[-1]), s[-1])
+    return final, s
 
 
 def _simulate_reference(neuron, w_rec, state, currents, substeps: int) -> Simulation:

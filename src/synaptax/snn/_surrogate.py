@@ -36,7 +36,9 @@ def _check_positive(name: str, value: float) -> float:
     return value
 
 
-def custom(derivative: Callable[[Array], Array]) -> SpikeFn:
+def custom(
+    derivative: Callable[[Array], Array], *, native: tuple[int, float, float] | None = None
+) -> SpikeFn:
     """Build a spike function from a surrogate derivative.
 
     Forward: ``H(x) = 1[x > 0]`` (in the dtype of ``x``); tangent/backward:
@@ -45,6 +47,9 @@ def custom(derivative: Callable[[Array], Array]) -> SpikeFn:
     Args:
         derivative: elementwise function of ``x = v - threshold`` (dimensionless, in units of
             the membrane potential) returning the surrogate ``dH/dx``.
+        native: how the fused native LIF kernel (:mod:`synaptax.snn._fused`) computes the
+            same derivative, ``(kind, p1, p2)``; set by the named surrogates below. A spike
+            function without it runs through the generic scan.
 
     Returns:
         A function ``spike(x)`` usable under ``jit``, ``grad`` and ``vmap``.
@@ -65,6 +70,7 @@ def custom(derivative: Callable[[Array], Array]) -> SpikeFn:
         (dx,) = tangents
         return spike(x), derivative(x) * dx
 
+    spike.native = native  # type: ignore[attr-defined]
     return spike
 
 
@@ -78,7 +84,9 @@ def arctan(alpha: float = 2.0) -> SpikeFn:
     learning of spiking neural networks, ICCV.
     """
     alpha = _check_positive("alpha", alpha)
-    return custom(lambda x: (alpha / 2.0) / (1.0 + (math.pi / 2.0 * alpha * x) ** 2))
+    return custom(
+        lambda x: (alpha / 2.0) / (1.0 + (math.pi / 2.0 * alpha * x) ** 2), native=(1, alpha, 0.0)
+    )
 
 
 def fast_sigmoid(slope: float = 25.0) -> SpikeFn:
@@ -87,7 +95,7 @@ def fast_sigmoid(slope: float = 25.0) -> SpikeFn:
     ``sigma'(x) = 1 / (1 + slope |x|)^2``. Default ``slope = 25`` (as snnTorch).
     """
     slope = _check_positive("slope", slope)
-    return custom(lambda x: 1.0 / (1.0 + slope * jnp.abs(x)) ** 2)
+    return custom(lambda x: 1.0 / (1.0 + slope * jnp.abs(x)) ** 2, native=(0, slope, 0.0))
 
 
 def sigmoid(slope: float = 25.0) -> SpikeFn:
@@ -102,7 +110,7 @@ def sigmoid(slope: float = 25.0) -> SpikeFn:
         s = jax.nn.sigmoid(slope * x)
         return slope * s * (1.0 - s)
 
-    return custom(derivative)
+    return custom(derivative, native=(2, slope, 0.0))
 
 
 def triangular(width: float = 1.0, dampening: float = 0.3) -> SpikeFn:
@@ -113,4 +121,7 @@ def triangular(width: float = 1.0, dampening: float = 0.3) -> SpikeFn:
     """
     width = _check_positive("width", width)
     dampening = _check_positive("dampening", dampening)
-    return custom(lambda x: dampening * jnp.maximum(0.0, 1.0 - jnp.abs(x) / width))
+    return custom(
+        lambda x: dampening * jnp.maximum(0.0, 1.0 - jnp.abs(x) / width),
+        native=(3, width, dampening),
+    )
