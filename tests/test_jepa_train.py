@@ -178,3 +178,41 @@ def test_two_sessions_share_the_encoder():
     assert np.isfinite(jepa.future_r2(res.model, sessions[1][0], res.views[1], te, session=1))
     with pytest.raises(ValueError, match="view pairs"):
         jepa.train_sessions(sessions, cfg, views=res.views[:1], progress=False)
+
+
+def test_two_sessions_resume_matches_uninterrupted_run(session, tmp_path):
+    b, sp, _ = session
+    counts, tr = b.dense(), sp.assignment == 0
+    sessions = [(counts[:, :18], tr, b.segment), (counts[:, 18:], tr, b.segment)]
+    cfg = dataclasses.replace(TINY, n_steps=30)
+    full = jepa.train_sessions(sessions, cfg, run_dir=tmp_path / "full", progress=False)
+    assert {f.name for f in (tmp_path / "full").iterdir()} >= {
+        "config.json",
+        "views.npz",
+        "checkpoint.eqx",
+        "state.json",
+        "metrics.csv",
+        "losses.png",
+    }
+    assert sorted(np.load(tmp_path / "full" / "views.npz").files) == ["a0", "a1", "b0", "b1"]
+    cut = jepa.train_sessions(
+        sessions, cfg, run_dir=tmp_path / "cut", progress=False, stop_after=20
+    )
+    assert cut.history[-1]["step"] == 20
+    assert '"step": 20' in (tmp_path / "cut" / "state.json").read_text()
+    resumed = jepa.train_sessions(sessions, cfg, run_dir=tmp_path / "cut", progress=False)
+    for s, (c, _, _) in enumerate(sessions):
+        za = jepa.teacher_latents(full.model, c, full.views[s], session=s)
+        zb = jepa.teacher_latents(resumed.model, c, resumed.views[s], session=s)
+        np.testing.assert_allclose(za, zb, rtol=1e-9, atol=1e-12)
+        zc = jepa.teacher_latents(cut.model, c, cut.views[s], session=s)
+        assert not np.allclose(za, zc)  # the cut run really stopped early
+    assert [h["step"] for h in resumed.history] == [h["step"] for h in full.history]
+    # other sessions (different unit counts) or another config: an error, not a resume
+    other = [(counts[:, :20], tr, b.segment), (counts[:, 20:], tr, b.segment)]
+    with pytest.raises(ValueError, match="other sessions"):
+        jepa.train_sessions(other, cfg, run_dir=tmp_path / "cut", progress=False)
+    with pytest.raises(ValueError, match="different config"):
+        jepa.train_sessions(
+            sessions, dataclasses.replace(cfg, lam=0.1), run_dir=tmp_path / "cut", progress=False
+        )

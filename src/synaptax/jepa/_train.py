@@ -23,6 +23,7 @@ import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, cast
 
 import equinox as eqx
 import jax
@@ -325,6 +326,71 @@ def load_run(run_dir: str | Path) -> tuple[TeacherConfig, Teacher, tuple[np.ndar
     return cfg, model, views
 
 
+def _open_run(rd: Path | None, cfg: TeacherConfig, views: dict[str, np.ndarray], model, opt_state):
+    """Prepare a run directory: resume the run found there (same config and the same
+    view sizes), else start one. Returns ``(model, opt_state, start_step, history)``."""
+    if rd is None:
+        return model, opt_state, 0, []
+    rd.mkdir(parents=True, exist_ok=True)
+    start_step, history = 0, []
+    if (rd / "checkpoint.eqx").exists():
+        saved = TeacherConfig.from_dict(json.loads((rd / "config.json").read_text()))
+        if saved != cfg:
+            raise ValueError(
+                f"{rd} holds a run with a different config ({saved}); use a new run "
+                "directory or the same config to resume."
+            )
+        old = np.load(rd / "views.npz")
+        sizes = {k: len(old[k]) for k in old.files}
+        if sizes != {k: len(v) for k, v in views.items()}:
+            raise ValueError(
+                f"{rd} holds a run on other sessions or views (view sizes {sizes}); use a "
+                "new run directory or the same sessions to resume."
+            )
+        model, opt_state = eqx.tree_deserialise_leaves(rd / "checkpoint.eqx", (model, opt_state))
+        start_step = json.loads((rd / "state.json").read_text())["step"]
+        history = [h for h in _read_history(rd / "metrics.csv") if h["step"] <= start_step]
+    (rd / "config.json").write_text(cfg.to_json())
+    np.savez(rd / "views.npz", **cast(dict[str, Any], views))
+    return model, opt_state, start_step, history
+
+
+def _run_steps(cfg, model, opt_state, data, start_step, end, history, rd, progress):
+    """Steps ``start_step .. end - 1`` (checkpoints every ``cfg.checkpoint_every`` steps;
+    the final checkpoint, metrics and plot at the end). Returns ``(model, opt_state,
+    steps per second without the first, compiling, step)``."""
+    step = _cached_step(cfg)
+    base = jax.random.key(cfg.seed + 1)
+    t0 = time.perf_counter()
+    timed_from, t_timed = None, 0.0
+
+    from rich.progress import Progress
+
+    with Progress(disable=not progress, transient=True) as bar:
+        task = bar.add_task("teacher", total=cfg.n_steps, completed=start_step)
+        for i in range(start_step, end):
+            model, opt_state, m = step(model, opt_state, jax.random.fold_in(base, i), *data)
+            if i == start_step:  # exclude compilation from the throughput
+                jax.block_until_ready(m["loss"])
+                timed_from, t_timed = i + 1, time.perf_counter()
+            if (i + 1) % cfg.log_every == 0 or i + 1 == end:
+                _log(history, m, i + 1, t0)
+                bar.update(task, completed=i + 1, description=f"loss {history[-1]['loss']:.4f}")
+            if rd is not None and (i + 1) % cfg.checkpoint_every == 0:
+                _save(rd, model, opt_state, i + 1)
+    jax.block_until_ready(model)
+    n_timed = end - (timed_from or end)
+    rate = n_timed / (time.perf_counter() - t_timed) if n_timed > 0 else float("nan")
+    if rd is not None:
+        _save(rd, model, opt_state, max(end, start_step))
+        with (rd / "metrics.csv").open("w", newline="") as fh:
+            w = csv.DictWriter(fh, fieldnames=_FIELDS)
+            w.writeheader()
+            w.writerows(history)
+        _plot(rd, history)
+    return model, opt_state, rate
+
+
 def train(
     counts: Real[np.ndarray, "time unit"],
     train_mask: Bool[np.ndarray, " time"],
@@ -368,57 +434,13 @@ def train(
     optimizer = make_optimizer(cfg)
     model = _input_stats(_new_model(cfg, (len(views[0]), len(views[1]))), counts, views, train_mask)
     opt_state = optimizer.init(eqx.filter(model, eqx.is_array))
-    start_step, history = 0, []
     rd = Path(run_dir) if run_dir is not None else None
-    if rd is not None:
-        rd.mkdir(parents=True, exist_ok=True)
-        if (rd / "checkpoint.eqx").exists():
-            saved = TeacherConfig.from_dict(json.loads((rd / "config.json").read_text()))
-            if saved != cfg:
-                raise ValueError(
-                    f"{rd} holds a run with a different config ({saved}); use a new run "
-                    "directory or the same config to resume."
-                )
-            model, opt_state = eqx.tree_deserialise_leaves(
-                rd / "checkpoint.eqx", (model, opt_state)
-            )
-            start_step = json.loads((rd / "state.json").read_text())["step"]
-            history = [h for h in _read_history(rd / "metrics.csv") if h["step"] <= start_step]
-        (rd / "config.json").write_text(cfg.to_json())
-        np.savez(rd / "views.npz", a=views[0], b=views[1])
-
+    model, opt_state, start_step, history = _open_run(
+        rd, cfg, {"a": views[0], "b": views[1]}, model, opt_state
+    )
     end = cfg.n_steps if stop_after is None else min(cfg.n_steps, stop_after)
-    step = _cached_step(cfg)
-    ca, cb = jnp.asarray(counts[:, views[0]]), jnp.asarray(counts[:, views[1]])
-    st = jnp.asarray(starts)
-    base = jax.random.key(cfg.seed + 1)
-    t0 = time.perf_counter()
-    timed_from, t_timed = None, 0.0
-
-    from rich.progress import Progress
-
-    with Progress(disable=not progress, transient=True) as bar:
-        task = bar.add_task("teacher", total=cfg.n_steps, completed=start_step)
-        for i in range(start_step, end):
-            model, opt_state, m = step(model, opt_state, jax.random.fold_in(base, i), ca, cb, st)
-            if i == start_step:  # exclude compilation from the throughput
-                jax.block_until_ready(m["loss"])
-                timed_from, t_timed = i + 1, time.perf_counter()
-            if (i + 1) % cfg.log_every == 0 or i + 1 == end:
-                _log(history, m, i + 1, t0)
-                bar.update(task, completed=i + 1, description=f"loss {history[-1]['loss']:.4f}")
-            if rd is not None and (i + 1) % cfg.checkpoint_every == 0:
-                _save(rd, model, opt_state, i + 1)
-    jax.block_until_ready(model)
-    n_timed = end - (timed_from or end)
-    rate = n_timed / (time.perf_counter() - t_timed) if n_timed > 0 else float("nan")
-    if rd is not None:
-        _save(rd, model, opt_state, max(end, start_step))
-        with (rd / "metrics.csv").open("w", newline="") as fh:
-            w = csv.DictWriter(fh, fieldnames=_FIELDS)
-            w.writeheader()
-            w.writerows(history)
-        _plot(rd, history)
+    data = (jnp.asarray(counts[:, views[0]]), jnp.asarray(counts[:, views[1]]), jnp.asarray(starts))
+    model, _, rate = _run_steps(cfg, model, opt_state, data, start_step, end, history, rd, progress)
     return TrainResult(model, views, history, rate)
 
 
@@ -451,21 +473,27 @@ def train_sessions(
     sessions: list[tuple[np.ndarray, np.ndarray, np.ndarray]],
     cfg: TeacherConfig = TeacherConfig(),
     views: list[tuple[np.ndarray, np.ndarray]] | None = None,
+    run_dir: str | Path | None = None,
     progress: bool = True,
+    stop_after: int | None = None,
 ) -> MultiTrainResult:
     """Train one teacher on several sessions (different units, shared latent dynamics).
 
     Each session gets its own two read-ins (its units split into two views); the encoder
     and the predictor are shared. Every step draws ``cfg.batch`` windows from each
     session; the loss is the mean of the sessions' JEPA losses (each with its own
-    SIGReg). No run directory (checkpoints) here: use :func:`train` for one session.
+    SIGReg).
 
     Args:
         sessions: ``(counts, train_mask, segment)`` per session, as for :func:`train`.
         cfg: settings.
         views: per session, the unit indices of its two views; default
             :func:`split_units` (seed ``cfg.seed + s``).
+        run_dir: folder for checkpoints and logs, as for :func:`train` (``views.npz``
+            holds ``a0, b0, a1, b1, ...``); a run found there is resumed (same config
+            and the same sessions' view sizes) and reproduces the uninterrupted run.
         progress: show a progress bar.
+        stop_after: stop (with a checkpoint) after this many steps in total.
 
     Returns:
         :class:`MultiTrainResult`; the latents of session ``s`` are
@@ -494,32 +522,14 @@ def train_sessions(
         model = _input_stats(model, c, views[i], mask, first=2 * i)
     optimizer = make_optimizer(cfg)
     opt_state = optimizer.init(eqx.filter(model, eqx.is_array))
-    step = _cached_step(cfg)
-    ca = tuple(jnp.asarray(c[:, v[0]]) for c, v in zip(counts, views, strict=True))
-    cb = tuple(jnp.asarray(c[:, v[1]]) for c, v in zip(counts, views, strict=True))
-    st = tuple(starts)
-    base = jax.random.key(cfg.seed + 1)
-    history: list[dict[str, float]] = []
-    t0 = time.perf_counter()
-    t_timed = None
-
-    from rich.progress import Progress
-
-    with Progress(disable=not progress, transient=True) as bar:
-        task = bar.add_task("teacher", total=cfg.n_steps)
-        for i in range(cfg.n_steps):
-            model, opt_state, m = step(model, opt_state, jax.random.fold_in(base, i), ca, cb, st)
-            if i == 0:
-                jax.block_until_ready(m["loss"])
-                t_timed = time.perf_counter()
-            if (i + 1) % cfg.log_every == 0 or i + 1 == cfg.n_steps:
-                _log(history, m, i + 1, t0)
-                bar.update(task, completed=i + 1, description=f"loss {history[-1]['loss']:.4f}")
-    jax.block_until_ready(model)
-    n_timed = cfg.n_steps - 1
-    rate = (
-        n_timed / (time.perf_counter() - t_timed)
-        if t_timed is not None and n_timed > 0
-        else float("nan")
+    rd = Path(run_dir) if run_dir is not None else None
+    named = {f"{h}{i}": v[j] for i, v in enumerate(views) for j, h in enumerate("ab")}
+    model, opt_state, start_step, history = _open_run(rd, cfg, named, model, opt_state)
+    end = cfg.n_steps if stop_after is None else min(cfg.n_steps, stop_after)
+    data = (
+        tuple(jnp.asarray(c[:, v[0]]) for c, v in zip(counts, views, strict=True)),
+        tuple(jnp.asarray(c[:, v[1]]) for c, v in zip(counts, views, strict=True)),
+        tuple(starts),
     )
+    model, _, rate = _run_steps(cfg, model, opt_state, data, start_step, end, history, rd, progress)
     return MultiTrainResult(model, list(views), history, rate)
