@@ -216,3 +216,24 @@ def test_two_sessions_resume_matches_uninterrupted_run(session, tmp_path):
         jepa.train_sessions(
             sessions, dataclasses.replace(cfg, lam=0.1), run_dir=tmp_path / "cut", progress=False
         )
+
+
+def test_poisson_observation_term_trains(session):
+    b, sp, x = session
+    tr, te = sp.assignment == 0, sp.assignment == 2
+    counts = b.dense()
+    cfg = dataclasses.replace(TINY, obs_weight=100.0, obs_poisson=True, causal=False)
+    # the read-outs start at each unit's mean log count (training bins)
+    start = jepa.train(counts, tr, b.segment, dataclasses.replace(cfg, n_steps=0), progress=False)
+    assert start.model.readouts is not None
+    for v in (0, 1):
+        mean = counts[tr][:, start.views[v]].mean(0)
+        np.testing.assert_allclose(
+            np.asarray(start.model.readouts[v].bias), np.log(np.maximum(mean, 1e-4)), rtol=1e-5
+        )
+    res = jepa.train(counts, tr, b.segment, cfg, progress=False)
+    assert all(np.isfinite(h["obs"]) and h["obs"] > 0 for h in res.history)
+    z = jepa.teacher_latents(res.model, counts, res.views)
+    z0 = jepa.teacher_latents(start.model, counts, start.views)
+    # measured: 0.28 after 40 tiny steps, 0.18 at initialisation
+    assert jepa.heldout_cca(z, x, tr, te) > jepa.heldout_cca(z0, x, tr, te) + 0.05

@@ -143,12 +143,20 @@ def window_starts(
     return starts[train[starts] & (breaks == 0)]
 
 
-def _input_stats(model: Teacher, counts: np.ndarray, views, train, first: int = 0) -> Teacher:
+def _input_stats(
+    model: Teacher, counts: np.ndarray, views, train, first: int = 0, poisson: bool = False
+) -> Teacher:
+    """Fixed read-in statistics from the training bins; with a Poisson observation term
+    the read-outs start at each unit's mean log rate (bias ``log mean count``)."""
     for v, units in enumerate(views, start=first):
-        x = np.sqrt(counts[np.asarray(train)][:, units])
+        c = counts[np.asarray(train)][:, units]
+        x = np.sqrt(c)
         mu = jnp.asarray(x.mean(0), counts.dtype)
         sd = jnp.asarray(np.maximum(x.std(0), 1e-3), counts.dtype)
         model = eqx.tree_at(lambda m, v=v: (m.readins[v].mu, m.readins[v].scale), model, (mu, sd))
+        if poisson and model.readouts is not None:
+            bias = jnp.asarray(np.log(np.maximum(c.mean(0), 1e-4)), counts.dtype)
+            model = eqx.tree_at(lambda m, v=v: m.readouts[v].bias, model, bias)
     return model
 
 
@@ -432,7 +440,8 @@ def train(
             "(fewer dilations, smaller context or horizons)."
         )
     optimizer = make_optimizer(cfg)
-    model = _input_stats(_new_model(cfg, (len(views[0]), len(views[1]))), counts, views, train_mask)
+    model = _new_model(cfg, (len(views[0]), len(views[1])))
+    model = _input_stats(model, counts, views, train_mask, poisson=cfg.obs_poisson)
     opt_state = optimizer.init(eqx.filter(model, eqx.is_array))
     rd = Path(run_dir) if run_dir is not None else None
     model, opt_state, start_step, history = _open_run(
@@ -519,7 +528,7 @@ def train_sessions(
         starts.append(jnp.asarray(st))
     model = _new_model(cfg, tuple(len(u) for pair in views for u in pair))
     for i, (c, (_, mask, _)) in enumerate(zip(counts, sessions, strict=True)):
-        model = _input_stats(model, c, views[i], mask, first=2 * i)
+        model = _input_stats(model, c, views[i], mask, first=2 * i, poisson=cfg.obs_poisson)
     optimizer = make_optimizer(cfg)
     opt_state = optimizer.init(eqx.filter(model, eqx.is_array))
     rd = Path(run_dir) if run_dir is not None else None
