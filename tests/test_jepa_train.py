@@ -218,7 +218,7 @@ def test_two_sessions_resume_matches_uninterrupted_run(session, tmp_path):
         )
 
 
-def test_poisson_observation_term_trains(session):
+def test_poisson_observation_term_trains(session, tmp_path):
     b, sp, x = session
     tr, te = sp.assignment == 0, sp.assignment == 2
     counts = b.dense()
@@ -231,8 +231,13 @@ def test_poisson_observation_term_trains(session):
         np.testing.assert_allclose(
             np.asarray(start.model.readouts[v].bias), np.log(np.maximum(mean, 1e-4)), rtol=1e-5
         )
-    res = jepa.train(counts, tr, b.segment, cfg, progress=False)
+    res = jepa.train(counts, tr, b.segment, cfg, run_dir=tmp_path, progress=False)
     assert all(np.isfinite(h["obs"]) and h["obs"] > 0 for h in res.history)
+    _, loaded, _ = jepa.load_run(tmp_path)  # the read-outs are saved and restored
+    assert loaded.readouts is not None and res.model.readouts is not None
+    np.testing.assert_array_equal(
+        np.asarray(loaded.readouts[1].weight), np.asarray(res.model.readouts[1].weight)
+    )
     z = jepa.teacher_latents(res.model, counts, res.views)
     z0 = jepa.teacher_latents(start.model, counts, start.views)
     # measured: 0.28 after 40 tiny steps, 0.18 at initialisation
