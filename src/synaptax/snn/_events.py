@@ -9,10 +9,12 @@ results equal the dense products up to the order of floating-point additions.
 
 The kernel is compiled once per machine with the system C++ compiler (``$CXX`` or
 ``g++``) against the XLA FFI headers of jaxlib and cached under ``$SYNAPTAX_CACHE``
-(default ``~/.cache/synaptax``). It is opt-in (``simulate(..., event_driven=True)`` or
+(default ``~/.cache/synaptax``). It applies to the generic ``lax.scan`` path of
+:func:`synaptax.snn.simulate` (neurons the fused kernel of :mod:`synaptax.snn._fused` does
+not cover, or ``fused=False``), where it is opt-in (``simulate(..., event_driven=True)`` or
 :func:`use_events`): on the 2-core test machine a whole training step of a 512-neuron
-network at 17 % spikes per step was no faster with it than with dense products (see
-``benchmarks/distill.py``), although the product alone was.
+network at 17 % spikes per step was no faster with it than with dense products, although
+the product alone was. The fused kernel is event-driven throughout.
 """
 
 from __future__ import annotations
