@@ -39,6 +39,21 @@ def test_matches_dense_solve(method, n_roots):
     )
 
 
+@pytest.mark.parametrize("unroll", [1, 3, True])
+def test_levels_unrolled_sweeps_match_dense_solve(unroll, monkeypatch):
+    """Unrolling the level loops (the accelerator default) leaves the solve exact,
+    also for trees whose depth is not a multiple of the unroll factor (depth 5 here)."""
+    from synaptax.solver import tree as tree_mod
+
+    monkeypatch.setattr(tree_mod, "_UNROLL", unroll)
+    parent = np.array([-1, 0, 1, 2, 3, 4, 1, 6, 0])
+    _, lo, up, d, r = _system(9, seed=5)
+    x = jax.jit(make_tree_solver(Tree(parent), "levels"))(lo, up, d, r)
+    np.testing.assert_allclose(
+        x, np.linalg.solve(_dense(parent, lo, up, d), r), rtol=1e-12, atol=1e-13
+    )
+
+
 @pytest.mark.parametrize("method", ["native", "levels"])
 def test_vmap_broadcasts_batched_and_shared_operands(method):
     parent, lo, up, d, _ = _system(40, seed=1)
