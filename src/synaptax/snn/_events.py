@@ -19,74 +19,46 @@ the product alone was. The fused kernel is event-driven throughout.
 
 from __future__ import annotations
 
-import contextlib
-import functools
-from pathlib import Path
-
 import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
-from ..solver._native import NativeSolverUnavailable, build_library, register_targets
+from ._kernel import NativeKernel
 
-_SOURCE = Path(__file__).with_name("_native") / "spikes.cc"
-_TARGETS = {
-    ("matmul", "float32"): ("synaptax_spike_matmul_f32", "SynaptaxSpikeMatmulF32"),
-    ("matmul", "float64"): ("synaptax_spike_matmul_f64", "SynaptaxSpikeMatmulF64"),
-    ("outer", "float32"): ("synaptax_spike_outer_f32", "SynaptaxSpikeOuterF32"),
-    ("outer", "float64"): ("synaptax_spike_outer_f64", "SynaptaxSpikeOuterF64"),
-}
-
-
-@functools.cache
-def _register() -> None:
-    library = build_library(_SOURCE, "spikes", "the spike kernel", ("-march=native",))
-    register_targets(library, dict(_TARGETS.values()))
-
-
-@functools.cache
-def _kernel_ok() -> bool:
-    if jax.default_backend() != "cpu":
-        return False
-    try:
-        _register()
-    except (NativeSolverUnavailable, OSError):
-        return False
-    return True
-
-
-_OVERRIDE: list[bool] = []
+_KERNEL = NativeKernel(
+    "spikes.cc",
+    "spikes",
+    "the spike kernel",
+    ("-march=native",),
+    {
+        ("matmul", "float32"): ("synaptax_spike_matmul_f32", "SynaptaxSpikeMatmulF32"),
+        ("matmul", "float64"): ("synaptax_spike_matmul_f64", "SynaptaxSpikeMatmulF64"),
+        ("outer", "float32"): ("synaptax_spike_outer_f32", "SynaptaxSpikeOuterF32"),
+        ("outer", "float64"): ("synaptax_spike_outer_f64", "SynaptaxSpikeOuterF64"),
+    },
+)
 
 
 def available() -> bool:
     """Whether the event-driven kernel can run here (CPU backend, the kernel builds)."""
-    return _kernel_ok()
+    return _KERNEL.available()
 
 
 def default() -> bool:
     """Whether :func:`synaptax.snn.simulate` uses the kernel when ``event_driven=None``:
     off, unless switched on with :func:`use_events` (and available)."""
-    return bool(_OVERRIDE and _OVERRIDE[-1] and _kernel_ok())
+    return bool(_KERNEL.switched()) and _KERNEL.available()
 
 
-@contextlib.contextmanager
 def use_events(enabled: bool):
     """Within the block, :func:`synaptax.snn.simulate` with ``event_driven=None`` uses (or
     does not use) the event-driven kernel. Trace-time only: a function compiled earlier
     keeps its choice."""
-    _OVERRIDE.append(bool(enabled))
-    try:
-        yield
-    finally:
-        _OVERRIDE.pop()
+    return _KERNEL.switch(enabled)
 
 
 def _call(kind: str, a, b, out_shape):
-    _register()
-    dtype = jnp.result_type(a, b)
-    name = _TARGETS[(kind, jnp.dtype(dtype).name)][0]
-    out = jax.ShapeDtypeStruct(out_shape, dtype)
-    return jax.ffi.ffi_call(name, out, vmap_method="sequential")(a.astype(dtype), b.astype(dtype))
+    return _KERNEL.call(kind, jnp.result_type(a, b), out_shape, a, b)
 
 
 def spike_outer(

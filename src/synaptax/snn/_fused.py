@@ -21,66 +21,47 @@ the generic path. The kernel is compiled once per machine like the solver's.
 
 from __future__ import annotations
 
-import contextlib
 import functools
-from pathlib import Path
 from typing import cast
 
 import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
-from ..solver._native import NativeSolverUnavailable, build_library, register_targets
+from ._kernel import NativeKernel
 from ._neurons import LIF, AbstractNeuron
 
-_SOURCE = Path(__file__).with_name("_native") / "lif.cc"
-_TARGETS = {
-    ("forward", "float32"): ("synaptax_lif_forward_f32", "SynaptaxLifForwardF32"),
-    ("forward", "float64"): ("synaptax_lif_forward_f64", "SynaptaxLifForwardF64"),
-    ("backward", "float32"): ("synaptax_lif_backward_f32", "SynaptaxLifBackwardF32"),
-    ("backward", "float64"): ("synaptax_lif_backward_f64", "SynaptaxLifBackwardF64"),
-}
+_KERNEL = NativeKernel(
+    "lif.cc",
+    "lif",
+    "the fused LIF kernel",
+    ("-march=native", "-pthread"),
+    {
+        ("forward", "float32"): ("synaptax_lif_forward_f32", "SynaptaxLifForwardF32"),
+        ("forward", "float64"): ("synaptax_lif_forward_f64", "SynaptaxLifForwardF64"),
+        ("backward", "float32"): ("synaptax_lif_backward_f32", "SynaptaxLifBackwardF32"),
+        ("backward", "float64"): ("synaptax_lif_backward_f64", "SynaptaxLifBackwardF64"),
+    },
+)
 _THREADS = 0  # 0: one per hardware thread
 
 
-@functools.cache
-def _register() -> None:
-    flags = ("-march=native", "-pthread")
-    library = build_library(_SOURCE, "lif", "the fused LIF kernel", flags)
-    register_targets(library, dict(_TARGETS.values()))
-
-
-@functools.cache
 def available() -> bool:
     """Whether the fused kernel can run here (CPU backend and the kernel builds)."""
-    if jax.default_backend() != "cpu":
-        return False
-    try:
-        _register()
-    except (NativeSolverUnavailable, OSError):
-        return False
-    return True
+    return _KERNEL.available()
 
 
-_OVERRIDE: list[bool] = []
-
-
-@contextlib.contextmanager
 def use_fused(enabled: bool):
     """Within the block, ``simulate(..., fused=None)`` uses the fused kernel only if
     ``enabled`` (and supported). Trace-time only, like :func:`synaptax.snn._events.use_events`;
     the benchmarks use it to time the generic scan through the same training step."""
-    _OVERRIDE.append(bool(enabled))
-    try:
-        yield
-    finally:
-        _OVERRIDE.pop()
+    return _KERNEL.switch(enabled)
 
 
 def enabled_by_default() -> bool:
     """Whether ``fused=None`` may pick the fused kernel (yes, unless inside
     ``use_fused(False)``)."""
-    return not _OVERRIDE or _OVERRIDE[-1]
+    return _KERNEL.switched() is not False
 
 
 def supports(neuron: AbstractNeuron, dtype) -> bool:
@@ -96,11 +77,7 @@ def supports(neuron: AbstractNeuron, dtype) -> bool:
 
 
 def _call(target: str, dtype, outs, *args, **attrs):
-    _register()
-    name = _TARGETS[(target, jnp.dtype(dtype).name)][0]
-    shapes = [jax.ShapeDtypeStruct(shape, dtype) for shape in outs]
-    call = jax.ffi.ffi_call(name, shapes, vmap_method="sequential")
-    return call(*(jnp.asarray(a, dtype) for a in args), **attrs)
+    return _KERNEL.call(target, dtype, list(outs), *args, **attrs)
 
 
 @functools.partial(jax.custom_vjp, nondiff_argnums=(6,))
