@@ -80,15 +80,10 @@ def time_synaptax(path, batch: int, t_max: float, dtype, repeats: int, unroll: i
 
 def time_jaxley(path, batch: int, t_max: float, dtype, repeats: int) -> dict:
     import jaxley as jx
-    from jaxley.channels import HH
 
-    cell = jx.read_swc(str(path), ncomp=4, ignore_swc_tracing_interruptions=False)
-    cell.insert(HH())
-    cell.set("axial_resistivity", 100.0)
-    cell.set("capacitance", 1.0)
-    cell.branch(0).comp(0).record("v", verbose=False)
-    current = jx.step_current(i_delay=10.0, i_dur=80.0, i_amp=1.0, delta_t=DT, t_max=t_max)
-    cell.branch(0).comp(0).stimulate(current, verbose=False)
+    from benchmarks.speed_single_cell import jaxley_cell
+
+    cell = jaxley_cell(path, t_max)
     cell.make_trainable("HH_gNa", verbose=False)
     base = cell.get_parameters()[0]["HH_gNa"]
 

@@ -92,7 +92,9 @@ def time_synaptax(path, t_max, repeats, batch):
     }
 
 
-def time_jaxley(path, t_max, repeats):
+def jaxley_cell(path, t_max):
+    """The benchmark cell in Jaxley: 4 compartments per branch, HH, Ra 100, a 1 nA step
+    (10-90 ms) into and a recording of the first compartment of branch 0."""
     import jaxley as jx
     from jaxley.channels import HH
 
@@ -103,6 +105,13 @@ def time_jaxley(path, t_max, repeats):
     cell.branch(0).comp(0).record("v", verbose=False)
     current = jx.step_current(i_delay=10.0, i_dur=80.0, i_amp=1.0, delta_t=DT, t_max=t_max)
     cell.branch(0).comp(0).stimulate(current, verbose=False)
+    return cell
+
+
+def time_jaxley(path, t_max, repeats):
+    import jaxley as jx
+
+    cell = jaxley_cell(path, t_max)
     cell.to_jax()
     make = lambda: jax.jit(
         lambda p: jx.integrate(cell, params=p, delta_t=DT, t_max=t_max, voltage_solver="jaxley.dhs")
