@@ -22,6 +22,7 @@ from ._lds import lds_latents as lds_latents
 from ._lds import lds_runs as lds_runs
 from ._lds import lds_smooth as lds_smooth
 from ._model import Encoder as Encoder
+from ._model import ExpEncoder as ExpEncoder
 from ._model import Predictor as Predictor
 from ._model import ReadIn as ReadIn
 from ._model import Teacher as Teacher

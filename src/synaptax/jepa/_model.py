@@ -10,7 +10,10 @@ The latent trajectory of view ``v`` is
 
 which depends on bins ``<= t`` (causal encoder) or on a window centred on ``t``
 (``causal=False``, a smoother), through GELU residual blocks or, with
-``nonlinear=False``, through a linear filter bank. A predictor maps the latent at ``t``
+``nonlinear=False``, through a linear filter bank. With ``temporal="exponential"``,
+``f`` is instead a bidirectional diagonal linear recurrence (learned exponential, and
+optionally oscillating, filters per channel over ``support`` bins each way, like a
+Kalman smoother; :class:`ExpEncoder`) with a linear read-out. A predictor maps the latent at ``t``
 to the latent of the *other* view at ``t + k``,
 
     zhat(t + k) = z(t) + g([z(t), onehot(k)]),    k in horizons (k = 0: identity).
@@ -48,7 +51,7 @@ from jaxtyping import Array, Float, PRNGKeyArray
 
 from ._sigreg import sigreg
 
-__all__ = ["Encoder", "Predictor", "ReadIn", "Teacher", "jepa_loss", "split_units"]
+__all__ = ["Encoder", "ExpEncoder", "Predictor", "ReadIn", "Teacher", "jepa_loss", "split_units"]
 
 
 class ReadIn(eqx.Module):
@@ -136,6 +139,148 @@ class Encoder(eqx.Module):
         return jax.vmap(self.out)(x.T)
 
 
+class ExpEncoder(eqx.Module):
+    """Bidirectional linear recurrence with few parameters, like a Kalman smoother.
+
+    Each of the ``hidden`` read-in channels ``x_c`` is filtered forward (past bins) and
+    backward (future bins) with its own learned decay ``a = sigmoid(theta)`` in (0, 1)
+    and, with ``oscillatory``, its own angular frequency ``omega`` (radians per bin):
+
+        f_c(t) = sum_{j=0}^{L} (1 - a_c) a_c^j cos(omega_c j) x_c(t - j)
+        g_c(t) = sum_{j=0}^{L} (1 - a_c) a_c^j sin(omega_c j) x_c(t - j)   (oscillatory)
+        b_c(t) = sum_{j=1}^{L} (1 - a'_c) a'_c^j cos(omega'_c j) x_c(t + j)
+        s_c(t) = sum_{j=1}^{L} (1 - a'_c) a'_c^j sin(omega'_c j) x_c(t + j)  (oscillatory)
+
+    i.e. a diagonal (real or complex) linear recurrence ``h(t) = a e^{i omega} h(t - 1) +
+    (1 - a) x(t)`` run in both directions, truncated at ``L = support`` bins so that
+    training windows and whole sessions see the same filter (computed as a depthwise
+    convolution with the implied kernels). The latent is a linear read-out of
+    ``[x, f, g, b, s]`` plus, with ``residual > 0``, a residual GELU MLP of the same
+    features whose last layer starts at zero (training starts from the linear encoder):
+
+        z(t) = W [x, f, g, b, s](t) + c + V gelu(U [x, f, g, b, s](t) + e),   V = 0 at init.
+
+    ``causal=True`` drops the backward features (``z(t)`` from bins ``<= t``). Decays
+    start log-spaced, time constants ``-1 / log a`` from 1 to ``L / 2`` bins; frequencies
+    start at 0. Parameters: ``2 hidden`` (or ``4 hidden``) for the filters, plus the
+    read-out.
+    """
+
+    theta: Float[Array, "direction hidden"]
+    omega: Float[Array, "direction hidden"] | None
+    out: eqx.nn.Linear
+    residual_in: eqx.nn.Linear | None
+    residual_out: eqx.nn.Linear | None
+    support: int = eqx.field(static=True)
+    causal: bool = eqx.field(static=True, default=False)
+
+    def __init__(
+        self,
+        hidden: int,
+        latent_dim: int,
+        *,
+        support: int = 30,
+        causal: bool = False,
+        oscillatory: bool = False,
+        residual: int = 0,
+        key: PRNGKeyArray,
+    ):
+        if support < 1:
+            raise ValueError(f"`support` must be >= 1 bin, got {support}.")
+        k1, k2, k3 = jax.random.split(key, 3)
+        n_dir = 1 if causal else 2
+        tau = np.geomspace(1.0, max(support / 2, 1.0), hidden)
+        a = np.exp(-1.0 / tau)
+        self.theta = jnp.tile(jnp.asarray(np.log(a / (1 - a))), (n_dir, 1))
+        self.omega = jnp.zeros((n_dir, hidden)) if oscillatory else None
+        n_feat = hidden * (1 + n_dir * (2 if oscillatory else 1))
+        self.out = eqx.nn.Linear(n_feat, latent_dim, key=k1)
+        if residual > 0:
+            self.residual_in = eqx.nn.Linear(n_feat, residual, key=k2)
+            lin = eqx.nn.Linear(residual, latent_dim, use_bias=False, key=k3)
+            self.residual_out = eqx.tree_at(lambda m: m.weight, lin, jnp.zeros_like(lin.weight))
+        else:
+            self.residual_in = self.residual_out = None
+        self.support = support
+        self.causal = causal
+
+    @property
+    def receptive_field(self) -> int:
+        return 1 + self.support * (1 if self.causal else 2)
+
+    @property
+    def lookahead(self) -> int:
+        """Future bins that ``z(t)`` depends on (0 for a causal encoder)."""
+        return 0 if self.causal else self.support
+
+    @property
+    def lookback(self) -> int:
+        """Past bins that ``z(t)`` depends on."""
+        return self.support
+
+    @property
+    def decays(self) -> Float[Array, "direction hidden"]:
+        """``a = sigmoid(theta)`` per direction (forward, backward) and channel."""
+        return jax.nn.sigmoid(self.theta)
+
+    def kernels(self) -> Float[Array, "feature offset"]:
+        """Filter kernels over offsets ``-L .. L`` (``x(t + offset)``), rows ordered
+        feature-major: for each of ``f, g, b, s`` (those present) one row per channel."""
+        n = self.support
+        j = jnp.arange(n + 1, dtype=self.theta.dtype)
+        a = self.decays[..., None]  # direction, hidden, 1
+        env = (1 - a) * a**j  # direction, hidden, lag
+        rows = []
+        for d in range(a.shape[0]):
+            parts = [env[d]]
+            if self.omega is not None:
+                w = self.omega[d][:, None] * j
+                parts = [env[d] * jnp.cos(w), env[d] * jnp.sin(w)]
+            for k in parts:
+                if d == 0:  # forward: lags j = 0..L at offsets -j
+                    rows.append(jnp.concatenate([k[:, ::-1], jnp.zeros((k.shape[0], n))], 1))
+                else:  # backward: leads j = 1..L at offsets +j
+                    rows.append(jnp.concatenate([jnp.zeros((k.shape[0], n + 1)), k[:, 1:]], 1))
+        return jnp.concatenate(rows, 0)
+
+    def features(self, h: Float[Array, "time hidden"]) -> Float[Array, "time feature"]:
+        """``[x, f, g, b, s]`` at every bin (bins outside ``h`` count as zero).
+
+        Computed in ``O(T log T)`` with :func:`jax.lax.associative_scan` of the
+        untruncated recurrence ``y(t) = lambda y(t - 1) + x(t)``, ``lambda = a
+        e^{i omega}``, truncated exactly by ``y(t) - lambda^(L + 1) y(t - L - 1)``; the
+        backward filters run the same on reversed time, without the ``j = 0`` term.
+        Equal to correlating ``h`` with :meth:`kernels`."""
+        n = self.support
+        a = self.decays  # direction, hidden
+        lam = a if self.omega is None else a * jnp.exp(1j * self.omega)
+        x = h if self.omega is None else h.astype(lam.dtype)
+        out = [h]
+        for d in range(a.shape[0]):
+            xd = x if d == 0 else x[::-1]
+            ld = jnp.broadcast_to(lam[d], xd.shape)
+
+            def combine(p, q):
+                return p[0] * q[0], q[0] * p[1] + q[1]
+
+            _, y = jax.lax.associative_scan(combine, (ld, xd))
+            lag = jnp.concatenate([jnp.zeros((n + 1, y.shape[1]), y.dtype), y[: -n - 1]], 0)
+            y = y - lam[d] ** (n + 1) * lag[: len(y)]
+            if d == 1:
+                y = (y - xd)[::-1]  # leads j = 1..L only
+            y = (1 - a[d]) * y
+            out += [y] if self.omega is None else [jnp.real(y), jnp.imag(y)]
+        return jnp.concatenate(out, 1).astype(h.dtype)
+
+    def __call__(self, h: Float[Array, "time hidden"]) -> Float[Array, "time latent"]:
+        f = self.features(h)
+        z = jax.vmap(self.out)(f)
+        if self.residual_in is not None and self.residual_out is not None:
+            r_in, r_out = self.residual_in, self.residual_out
+            z = z + jax.vmap(lambda v: r_out(jax.nn.gelu(r_in(v))))(f)
+        return z
+
+
 class Predictor(eqx.Module):
     """``zhat(t + k) = z(t) + g([z(t), onehot(k)])``; horizon 0 is the identity."""
 
@@ -175,11 +320,16 @@ class Teacher(eqx.Module):
             only rotate and scale the latents, not reshape their distribution).
         observation: one linear read-out per view (``readouts[v]``: latent -> the
             view's units) for the auxiliary observation term of :func:`jepa_loss`.
+        temporal: ``"conv"`` (default: the dilated convolutions of :class:`Encoder`) or
+            ``"exponential"`` (:class:`ExpEncoder`: learned forward and backward
+            exponential filters per channel, truncated at ``support`` bins; ``kernel``,
+            ``dilations`` and ``nonlinear`` are then unused).
+        support, oscillatory, residual: settings of :class:`ExpEncoder`.
         key: PRNG key.
     """
 
     readins: tuple[ReadIn, ...]
-    encoder: Encoder
+    encoder: Encoder | ExpEncoder
     predictor: Predictor
     target: eqx.nn.MLP | None = None
     readouts: tuple[eqx.nn.Linear, ...] | None = None
@@ -196,6 +346,10 @@ class Teacher(eqx.Module):
         nonlinear: bool = True,
         pointwise_target: bool = False,
         observation: bool = False,
+        temporal: str = "conv",
+        support: int = 30,
+        oscillatory: bool = False,
+        residual: int = 0,
         *,
         key: PRNGKeyArray,
     ):
@@ -214,15 +368,28 @@ class Teacher(eqx.Module):
             ReadIn(n, hidden, key=k)
             for n, k in zip(view_units, jax.random.split(k1, len(view_units)), strict=True)
         )
-        self.encoder = Encoder(
-            hidden,
-            latent_dim,
-            kernel=kernel,
-            dilations=dilations,
-            causal=causal,
-            nonlinear=nonlinear,
-            key=k2,
-        )
+        if temporal == "conv":
+            self.encoder = Encoder(
+                hidden,
+                latent_dim,
+                kernel=kernel,
+                dilations=dilations,
+                causal=causal,
+                nonlinear=nonlinear,
+                key=k2,
+            )
+        elif temporal == "exponential":
+            self.encoder = ExpEncoder(
+                hidden,
+                latent_dim,
+                support=support,
+                causal=causal,
+                oscillatory=oscillatory,
+                residual=residual,
+                key=k2,
+            )
+        else:
+            raise ValueError(f"`temporal` must be 'conv' or 'exponential', got {temporal!r}.")
         self.predictor = Predictor(latent_dim, horizons, 4 * latent_dim, key=k3)
         self.target = (
             eqx.nn.MLP(hidden, latent_dim, hidden, 1, activation=jax.nn.gelu, key=k4)

@@ -68,6 +68,16 @@ class TeacherConfig:
             read-out; see :func:`synaptax.jepa.jepa_loss`); 0 (default) turns it off.
         obs_poisson: Poisson likelihood of the counts for that term instead of the
             squared error on standardised square-root counts.
+        temporal: the encoder's temporal network, ``"conv"`` (default, ``kernel`` and
+            ``dilations``) or ``"exponential"`` (:class:`synaptax.jepa.ExpEncoder`:
+            learned forward and backward exponential filters per channel, each over
+            ``support`` bins; receptive field ``1 + 2 support``, or ``1 + support``
+            causal).
+        support: bins each way of the exponential filters.
+        oscillatory: exponential filters with a learned frequency (damped cosine and
+            sine kernels: a complex diagonal recurrence).
+        residual: width of the exponential encoder's zero-initialised residual GELU MLP
+            (0: a linear encoder).
         batch: independent windows per step (also the SIGReg sample size ``N``; the
             statistic grows with ``N``, see :mod:`synaptax.jepa._sigreg`).
         n_steps: optimisation steps.
@@ -101,11 +111,18 @@ class TeacherConfig:
     pointwise_target: bool = False
     obs_weight: float = 0.0
     obs_poisson: bool = False
+    temporal: str = "conv"
+    support: int = 30
+    oscillatory: bool = False
+    residual: int = 0
 
     @property
     def window(self) -> int:
         """Bins per training window."""
-        rf = 1 + (self.kernel - 1) * sum(self.dilations)
+        if self.temporal == "exponential":
+            rf = 1 + self.support * (1 if self.causal else 2)
+        else:
+            rf = 1 + (self.kernel - 1) * sum(self.dilations)
         return rf + self.context + max(self.horizons) - 1
 
     def to_json(self) -> str:
@@ -310,6 +327,10 @@ def _new_model(cfg: TeacherConfig, view_units: tuple[int, ...]) -> Teacher:
         cfg.nonlinear,
         cfg.pointwise_target,
         cfg.obs_weight > 0,
+        cfg.temporal,
+        cfg.support,
+        cfg.oscillatory,
+        cfg.residual,
         key=jax.random.key(cfg.seed),
     )
 
