@@ -117,21 +117,26 @@ def test_residual_starts_at_zero_and_gradient_is_finite():
         jepa_loss(m, jax.random.key(4), xa[:, :-1], xb[:, :-1], context=4, num_slices=8)
 
 
-@pytest.mark.parametrize("oscillatory", [False, True])
-def test_scan_equals_correlation_with_the_kernels(oscillatory):
-    m = _model(causal=False, oscillatory=oscillatory)
+@pytest.mark.parametrize(("oscillatory", "timescales"), [(False, 1), (True, 1), (True, 3)])
+def test_scan_equals_correlation_with_the_kernels(oscillatory, timescales):
+    m = _model(causal=False, oscillatory=oscillatory, timescales=timescales)
     enc = m.encoder
     assert isinstance(enc, ExpEncoder)
+    n_filt = 4 * timescales
+    assert enc.theta.shape == (2, n_filt)
     enc = eqx.tree_at(lambda e: e.theta, enc, jax.random.normal(jax.random.key(5), enc.theta.shape))
     if oscillatory:
-        enc = eqx.tree_at(lambda e: e.omega, enc, jnp.asarray([[0.3, -1.0, 2.0, 0.1]] * 2))
+        w = jax.random.uniform(jax.random.key(7), (2, n_filt), minval=-2.0, maxval=2.0)
+        enc = eqx.tree_at(lambda e: e.omega, enc, w)
     h = np.asarray(jax.random.normal(jax.random.key(6), (30, 4)))
-    k = np.asarray(enc.kernels())  # kind * hidden, offset -6..6
-    pad = np.concatenate([np.zeros((6, 4)), h, np.zeros((6, 4))])
+    k = np.asarray(enc.kernels())  # kind * filter, offset -6..6
+    hk = np.tile(h, (1, timescales))  # filter k * 4 + c filters channel c
+    pad = np.concatenate([np.zeros((6, n_filt)), hk, np.zeros((6, n_filt))])
     expect = [h]
-    for kind in range(k.shape[0] // 4):
-        rows = k[kind * 4 : (kind + 1) * 4]  # hidden, offset
+    for kind in range(k.shape[0] // n_filt):
+        rows = k[kind * n_filt : (kind + 1) * n_filt]  # filter, offset
         expect.append(np.stack([np.sum(rows.T * pad[t : t + 13], axis=0) for t in range(30)]))
-    np.testing.assert_allclose(
-        np.asarray(enc.features(jnp.asarray(h))), np.concatenate(expect, 1), atol=1e-5
-    )
+    f = np.asarray(enc.features(jnp.asarray(h)))
+    assert f.shape == (30, 4 + 4 * timescales * (4 if oscillatory else 2))
+    np.testing.assert_allclose(f, np.concatenate(expect, 1), atol=1e-5)
+    assert m.encode(_counts(), 0).shape == (40, 3)

@@ -153,21 +153,25 @@ class ExpEncoder(eqx.Module):
 
     i.e. a diagonal (real or complex) linear recurrence ``h(t) = a e^{i omega} h(t - 1) +
     (1 - a) x(t)`` run in both directions, truncated at ``L = support`` bins so that
-    training windows and whole sessions see the same filter (computed as a depthwise
-    convolution with the implied kernels). The latent is a linear read-out of
-    ``[x, f, g, b, s]`` plus, with ``residual > 0``, a residual GELU MLP of the same
-    features whose last layer starts at zero (training starts from the linear encoder):
+    training windows and whole sessions see the same filter (see :meth:`features`).
+    With ``timescales = K > 1`` every channel is filtered with ``K`` decays of its own
+    (``K`` forward and ``K`` backward filters per channel: a sum of exponentials, any
+    smooth kernel), so ``f, g, b, s`` hold ``K hidden`` features each. The latent is a
+    linear read-out of ``[x, f, g, b, s]`` plus, with ``residual > 0``, a residual GELU
+    MLP of the same features whose last layer starts at zero (training starts from the
+    linear encoder):
 
         z(t) = W [x, f, g, b, s](t) + c + V gelu(U [x, f, g, b, s](t) + e),   V = 0 at init.
 
     ``causal=True`` drops the backward features (``z(t)`` from bins ``<= t``). Decays
-    start log-spaced, time constants ``-1 / log a`` from 1 to ``L / 2`` bins; frequencies
-    start at 0. Parameters: ``2 hidden`` (or ``4 hidden``) for the filters, plus the
-    read-out.
+    start log-spaced, time constants ``-1 / log a`` from 1 to ``L / 2`` bins (across
+    channels when ``K = 1``, across each channel's ``K`` filters otherwise); frequencies
+    start at 0. Parameters: ``2 K hidden`` (``4 K hidden`` oscillatory) for the filters,
+    plus the read-out.
     """
 
-    theta: Float[Array, "direction hidden"]
-    omega: Float[Array, "direction hidden"] | None
+    theta: Float[Array, "direction filter"]
+    omega: Float[Array, "direction filter"] | None
     out: eqx.nn.Linear
     residual_in: eqx.nn.Linear | None
     residual_out: eqx.nn.Linear | None
@@ -183,17 +187,24 @@ class ExpEncoder(eqx.Module):
         causal: bool = False,
         oscillatory: bool = False,
         residual: int = 0,
+        timescales: int = 1,
         key: PRNGKeyArray,
     ):
         if support < 1:
             raise ValueError(f"`support` must be >= 1 bin, got {support}.")
         k1, k2, k3 = jax.random.split(key, 3)
+        if timescales < 1:
+            raise ValueError(f"`timescales` must be >= 1, got {timescales}.")
         n_dir = 1 if causal else 2
-        tau = np.geomspace(1.0, max(support / 2, 1.0), hidden)
+        top = max(support / 2, 1.0)
+        if timescales == 1:
+            tau = np.geomspace(1.0, top, hidden)
+        else:
+            tau = np.repeat(np.geomspace(1.0, top, timescales), hidden)
         a = np.exp(-1.0 / tau)
         self.theta = jnp.tile(jnp.asarray(np.log(a / (1 - a))), (n_dir, 1))
-        self.omega = jnp.zeros((n_dir, hidden)) if oscillatory else None
-        n_feat = hidden * (1 + n_dir * (2 if oscillatory else 1))
+        self.omega = jnp.zeros((n_dir, timescales * hidden)) if oscillatory else None
+        n_feat = hidden * (1 + n_dir * timescales * (2 if oscillatory else 1))
         self.out = eqx.nn.Linear(n_feat, latent_dim, key=k1)
         if residual > 0:
             self.residual_in = eqx.nn.Linear(n_feat, residual, key=k2)
@@ -219,13 +230,15 @@ class ExpEncoder(eqx.Module):
         return self.support
 
     @property
-    def decays(self) -> Float[Array, "direction hidden"]:
-        """``a = sigmoid(theta)`` per direction (forward, backward) and channel."""
+    def decays(self) -> Float[Array, "direction filter"]:
+        """``a = sigmoid(theta)`` per direction (forward, backward) and filter (filter
+        ``k hidden + c`` is channel ``c``'s ``k``-th time scale)."""
         return jax.nn.sigmoid(self.theta)
 
     def kernels(self) -> Float[Array, "feature offset"]:
         """Filter kernels over offsets ``-L .. L`` (``x(t + offset)``), rows ordered
-        feature-major: for each of ``f, g, b, s`` (those present) one row per channel."""
+        feature-major: for each of ``f, g, b, s`` (those present) one row per filter
+        (filter ``k hidden + c`` applies to channel ``c``)."""
         n = self.support
         j = jnp.arange(n + 1, dtype=self.theta.dtype)
         a = self.decays[..., None]  # direction, hidden, 1
@@ -254,7 +267,8 @@ class ExpEncoder(eqx.Module):
         n = self.support
         a = self.decays  # direction, hidden
         lam = a if self.omega is None else a * jnp.exp(1j * self.omega)
-        x = h if self.omega is None else h.astype(lam.dtype)
+        x = jnp.tile(h, (1, a.shape[1] // h.shape[1]))  # one copy per time scale
+        x = x if self.omega is None else x.astype(lam.dtype)
         out = [h]
         for d in range(a.shape[0]):
             xd = x if d == 0 else x[::-1]
@@ -324,7 +338,7 @@ class Teacher(eqx.Module):
             ``"exponential"`` (:class:`ExpEncoder`: learned forward and backward
             exponential filters per channel, truncated at ``support`` bins; ``kernel``,
             ``dilations`` and ``nonlinear`` are then unused).
-        support, oscillatory, residual: settings of :class:`ExpEncoder`.
+        support, oscillatory, residual, timescales: settings of :class:`ExpEncoder`.
         key: PRNG key.
     """
 
@@ -350,6 +364,7 @@ class Teacher(eqx.Module):
         support: int = 30,
         oscillatory: bool = False,
         residual: int = 0,
+        timescales: int = 1,
         *,
         key: PRNGKeyArray,
     ):
@@ -386,6 +401,7 @@ class Teacher(eqx.Module):
                 causal=causal,
                 oscillatory=oscillatory,
                 residual=residual,
+                timescales=timescales,
                 key=k2,
             )
         else:

@@ -78,6 +78,8 @@ class TeacherConfig:
             sine kernels: a complex diagonal recurrence).
         residual: width of the exponential encoder's zero-initialised residual GELU MLP
             (0: a linear encoder).
+        timescales: exponential filters per channel and direction (decays of their
+            own; 1: one per channel).
         batch: independent windows per step (also the SIGReg sample size ``N``; the
             statistic grows with ``N``, see :mod:`synaptax.jepa._sigreg`).
         n_steps: optimisation steps.
@@ -115,6 +117,7 @@ class TeacherConfig:
     support: int = 30
     oscillatory: bool = False
     residual: int = 0
+    timescales: int = 1
 
     @property
     def window(self) -> int:
@@ -331,6 +334,7 @@ def _new_model(cfg: TeacherConfig, view_units: tuple[int, ...]) -> Teacher:
         cfg.support,
         cfg.oscillatory,
         cfg.residual,
+        cfg.timescales,
         key=jax.random.key(cfg.seed),
     )
 
