@@ -181,6 +181,31 @@ def resolve_method(method: Method) -> Literal["native", "levels"]:
     return method
 
 
+def raw_tree_solver(tree: Tree, method: Method = "auto") -> Callable[..., Array]:
+    """``solve(lower, upper, diag, rhs) -> x`` without a differentiation rule (for code
+    that writes its own reverse pass around it, with :func:`make_tree_adjoint`)."""
+    kind = resolve_method(method)
+    return functools.partial(_native_solve if kind == "native" else _levels_solve, tree)
+
+
+def make_tree_adjoint(tree: Tree, method: Method = "auto") -> Callable[..., tuple]:
+    """``adjoint(lower, upper, diag, x, xbar) -> (lbar, ubar, dbar, rbar)``: the cotangents
+    of the solve's inputs given its solution ``x`` and the cotangent ``xbar`` of ``x``
+    (one solve with the transposed matrix; arrays in the broadcast shape of the solve)."""
+    raw = raw_tree_solver(tree, method)
+    parent = np.where(tree.parent < 0, 0, tree.parent)
+    is_child = tree.parent >= 0  # numpy: the VJP must not close over tracers
+
+    def adjoint(lower, upper, diag, x, xbar):
+        rbar = raw(upper, lower, diag, xbar)  # A^T rbar = xbar
+        dbar = -rbar * x
+        lbar = jnp.where(is_child, -rbar * x[..., parent], 0.0)
+        ubar = jnp.where(is_child, -rbar[..., parent] * x, 0.0)
+        return lbar, ubar, dbar, rbar
+
+    return adjoint
+
+
 def make_tree_solver(
     tree: Tree, method: Method = "auto"
 ) -> Callable[[Array, Array, Array, Array], Array]:
@@ -188,10 +213,8 @@ def make_tree_solver(
 
     Arrays have the node axis last; leading axes broadcast (vmap works too).
     """
-    kind = resolve_method(method)
-    raw = functools.partial(_native_solve if kind == "native" else _levels_solve, tree)
-    parent = np.where(tree.parent < 0, 0, tree.parent)
-    is_child = tree.parent >= 0  # numpy: the VJP must not close over tracers
+    raw = raw_tree_solver(tree, method)
+    adjoint = make_tree_adjoint(tree, method)
 
     @jax.custom_vjp
     def solve(lower, upper, diag, rhs):
@@ -203,12 +226,7 @@ def make_tree_solver(
 
     def bwd(res, xbar):
         lower, upper, diag, rhs, x = res
-        rbar = raw(upper, lower, diag, xbar)  # A^T rbar = xbar
-        xp = x[..., parent]
-        rp = rbar[..., parent]
-        dbar = -rbar * x
-        lbar = jnp.where(is_child, -rbar * xp, 0.0)
-        ubar = jnp.where(is_child, -rp * x, 0.0)
+        lbar, ubar, dbar, rbar = adjoint(lower, upper, diag, x, xbar)
         return (
             _unbroadcast(lbar, lower),
             _unbroadcast(ubar, upper),
