@@ -186,19 +186,19 @@ def _adjoint_scan(assemble, advance, tree, method, lower, upper, carry0, xs, unr
         zeros = lambda t: jax.tree_util.tree_map(jnp.zeros_like, t)
 
         def back(carry, inp):
-            ct_c, c_next, ct_k, ct_lo, ct_up = carry
+            ct_c, v_next, ct_k, ct_lo, ct_up = carry
             c, x, ct_r = inp
             (diag, _, aux), asm_vjp = jax.vjp(lambda c, x, kk: asm(c, x, *kk), c, x, asm_k)
-            u = 0.5 * (c_next[0] + c[0]) if cn else c_next[0]
+            u = 0.5 * (v_next + c[0]) if cn else v_next
             _, adv_vjp = jax.vjp(lambda c, u, a, kk: adv(c, u, a, *kk), c, u, aux, adv_k)
             ct_c1, ct_u, ct_aux, ct_adv = adv_vjp((ct_c, ct_r))
             lbar, ubar, dbar, rbar = adjoint(lo, up, diag, u, ct_u)
             ct_c2, ct_x, ct_asm = asm_vjp((dbar, rbar, ct_aux))
             ct_c = jax.tree_util.tree_map(jnp.add, ct_c1, ct_c2)
             ct_k = jax.tree_util.tree_map(jnp.add, ct_k, (ct_asm, ct_adv))
-            return (ct_c, c, ct_k, ct_lo + lbar, ct_up + ubar), ct_x
+            return (ct_c, c[0], ct_k, ct_lo + lbar, ct_up + ubar), ct_x
 
-        init = (zeros(c_end), c_end, zeros(k), jnp.zeros_like(lo), jnp.zeros_like(up))
+        init = (zeros(c_end), c_end[0], zeros(k), jnp.zeros_like(lo), jnp.zeros_like(up))
         (ct_c0, _, ct_k, ct_lo, ct_up), ct_xs = jax.lax.scan(
             back, init, (cs, xs, ct_recs), reverse=True, unroll=unroll
         )
