@@ -244,10 +244,10 @@ def simulate(
             two. Measured with HH everywhere (4,000 steps, unroll 16): CA1 n120 170 ->
             162 ms, the L5PC morphology 321 -> 301 ms; but the Hay L5PC (12 mechanisms,
             calcium; unroll 1) 1.03 -> 1.09 s, so measure for models with many
-            mechanisms. Gradients equal autodiff's to rounding (tested). ``False`` differentiates the loop with JAX's
-            autodiff through a rematerialising scan (the reference); ``checkpoint``
-            implies ``False``. Both are reverse mode only (the tree solve has its own
-            reverse rule and no forward one).
+            mechanisms. Gradients equal autodiff's to rounding (tested). ``False``
+            differentiates the loop with JAX's autodiff through a rematerialising scan
+            (the reference); ``checkpoint`` implies ``False``. Both are reverse mode only
+            (the tree solve has its own reverse rule and no forward one).
 
     Returns:
         ``[probe, time]`` with ``time = n_steps + 1`` (the initial state first).
