@@ -184,3 +184,20 @@ def test_observation_term_predicts_the_other_views_counts():
     assert _model().readouts is None
     with pytest.raises(ValueError, match="observation=True"):
         jepa_loss(_model(causal=False), jax.random.key(4), xa, xb, 0.05, 4, 8, obs_weight=1.0)
+
+
+def test_input_transform_of_the_readins():
+    from synaptax.jepa import transform_counts
+
+    c = np.array([[0.0, 1.0, 4.0]])
+    np.testing.assert_allclose(transform_counts(c), [[0.0, 1.0, 2.0]])
+    np.testing.assert_allclose(transform_counts(c, "raw"), c)
+    np.testing.assert_allclose(
+        np.asarray(transform_counts(jax.numpy.asarray(c), "log1p")), np.log1p(c)
+    )
+    m = _model(input_transform="raw")
+    assert m.readins[0].transform == "raw" and _model().readins[0].transform == "sqrt"
+    x = jax.numpy.asarray(np.tile([[0.0, 1.0, 4.0, 9.0, 2.0]], (3, 1)))
+    np.testing.assert_allclose(np.asarray(m.readins[0].standardise(x)), np.asarray(x))
+    with pytest.raises(ValueError, match="input transform"):
+        _model(input_transform="cube")

@@ -28,6 +28,7 @@ from ._model import ReadIn as ReadIn
 from ._model import Teacher as Teacher
 from ._model import jepa_loss as jepa_loss
 from ._model import split_units as split_units
+from ._model import transform_counts as transform_counts
 from ._sigreg import epps_pulley as epps_pulley
 from ._sigreg import gaussian_expectation as gaussian_expectation
 from ._sigreg import random_directions as random_directions

@@ -51,25 +51,53 @@ from jaxtyping import Array, Float, PRNGKeyArray
 
 from ._sigreg import sigreg
 
-__all__ = ["Encoder", "ExpEncoder", "Predictor", "ReadIn", "Teacher", "jepa_loss", "split_units"]
+__all__ = [
+    "Encoder",
+    "ExpEncoder",
+    "Predictor",
+    "ReadIn",
+    "Teacher",
+    "jepa_loss",
+    "split_units",
+    "transform_counts",
+]
+
+
+_TRANSFORMS = ("sqrt", "raw", "log1p")
+
+
+def transform_counts(counts, kind: str = "sqrt"):
+    """The read-in's input transform of the counts: ``sqrt(c)`` (default, variance
+    stabilising), ``c`` (``"raw"``: the Poisson log-likelihood is linear in ``c``) or
+    ``log(1 + c)``; NumPy in, NumPy out (at the input's precision)."""
+    if kind not in _TRANSFORMS:
+        raise ValueError(f"input transform must be one of {list(_TRANSFORMS)}, got {kind!r}.")
+    xp = np if isinstance(counts, np.ndarray) else jnp
+    if kind == "sqrt":
+        return xp.sqrt(counts)
+    return counts if kind == "raw" else xp.log1p(counts)
 
 
 class ReadIn(eqx.Module):
-    """Per-view input layer: ``W ((sqrt(c) - mu) / s) + b``, ``mu``, ``s`` fixed."""
+    """Per-view input layer: ``W ((g(c) - mu) / s) + b``, ``mu``, ``s`` fixed, ``g`` the
+    input transform (:func:`transform_counts`, ``sqrt`` by default)."""
 
     linear: eqx.nn.Linear
     mu: Float[Array, " unit"]
     scale: Float[Array, " unit"]
+    transform: str = eqx.field(static=True, default="sqrt")
 
-    def __init__(self, n_units: int, hidden: int, *, key: PRNGKeyArray):
+    def __init__(self, n_units: int, hidden: int, *, transform: str = "sqrt", key: PRNGKeyArray):
+        transform_counts(jnp.zeros(1), transform)  # validate
         self.linear = eqx.nn.Linear(n_units, hidden, key=key)
         self.mu = jnp.zeros(n_units)
         self.scale = jnp.ones(n_units)
+        self.transform = transform
 
     def standardise(self, counts: Float[Array, "time unit"]) -> Float[Array, "time unit"]:
-        """``(sqrt(c) - mu) / s`` with the fixed training statistics."""
+        """``(g(c) - mu) / s`` with the fixed training statistics."""
         mu, scale = jax.lax.stop_gradient(self.mu), jax.lax.stop_gradient(self.scale)
-        return (jnp.sqrt(counts) - mu) / scale
+        return (jnp.asarray(transform_counts(counts, self.transform)) - mu) / scale
 
     def __call__(self, counts: Float[Array, "time unit"]) -> Float[Array, "time hidden"]:
         return jax.vmap(self.linear)(self.standardise(counts))
@@ -339,6 +367,8 @@ class Teacher(eqx.Module):
             exponential filters per channel, truncated at ``support`` bins; ``kernel``,
             ``dilations`` and ``nonlinear`` are then unused).
         support, oscillatory, residual, timescales: settings of :class:`ExpEncoder`.
+        input_transform: the read-ins' transform of the counts (``"sqrt"``, ``"raw"``
+            or ``"log1p"``; :func:`transform_counts`).
         key: PRNG key.
     """
 
@@ -365,6 +395,7 @@ class Teacher(eqx.Module):
         oscillatory: bool = False,
         residual: int = 0,
         timescales: int = 1,
+        input_transform: str = "sqrt",
         *,
         key: PRNGKeyArray,
     ):
@@ -380,7 +411,7 @@ class Teacher(eqx.Module):
             )
         k1, k2, k3, k4, k5 = jax.random.split(key, 5)
         self.readins = tuple(
-            ReadIn(n, hidden, key=k)
+            ReadIn(n, hidden, transform=input_transform, key=k)
             for n, k in zip(view_units, jax.random.split(k1, len(view_units)), strict=True)
         )
         if temporal == "conv":

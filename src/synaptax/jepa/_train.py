@@ -32,7 +32,7 @@ import numpy as np
 import optax
 from jaxtyping import Bool, Int, Real
 
-from ._model import Teacher, jepa_loss
+from ._model import Teacher, jepa_loss, transform_counts
 
 __all__ = [
     "MultiTrainResult",
@@ -80,6 +80,8 @@ class TeacherConfig:
             (0: a linear encoder).
         timescales: exponential filters per channel and direction (decays of their
             own; 1: one per channel).
+        input_transform: the read-ins' transform of the counts before standardising:
+            ``"sqrt"`` (default), ``"raw"`` or ``"log1p"``.
         batch: independent windows per step (also the SIGReg sample size ``N``; the
             statistic grows with ``N``, see :mod:`synaptax.jepa._sigreg`).
         n_steps: optimisation steps.
@@ -118,6 +120,7 @@ class TeacherConfig:
     oscillatory: bool = False
     residual: int = 0
     timescales: int = 1
+    input_transform: str = "sqrt"
 
     @property
     def window(self) -> int:
@@ -170,7 +173,7 @@ def _input_stats(
     the read-outs start at each unit's mean log rate (bias ``log mean count``)."""
     for v, units in enumerate(views, start=first):
         c = counts[np.asarray(train)][:, units]
-        x = np.sqrt(c)
+        x = transform_counts(c, model.readins[v].transform)
         mu = jnp.asarray(x.mean(0), counts.dtype)
         sd = jnp.asarray(np.maximum(x.std(0), 1e-3), counts.dtype)
         model = eqx.tree_at(lambda m, v=v: (m.readins[v].mu, m.readins[v].scale), model, (mu, sd))
@@ -335,6 +338,7 @@ def _new_model(cfg: TeacherConfig, view_units: tuple[int, ...]) -> Teacher:
         cfg.oscillatory,
         cfg.residual,
         cfg.timescales,
+        cfg.input_transform,
         key=jax.random.key(cfg.seed),
     )
 
