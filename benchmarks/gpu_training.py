@@ -21,29 +21,15 @@ import argparse
 import time
 
 import jax
-import numpy as np
 
 from benchmarks._common import finish
 
 
 def teacher_speed(n_steps: int) -> dict:
-    from benchmarks.teacher import TEACHER
-    from synaptax import data, jepa
+    from benchmarks.teacher import TEACHER, benchmark_session
+    from synaptax import jepa
 
-    session, truth = data.make_synthetic_session(
-        n_units=300,
-        latent_dim=6,
-        active_s=120.0,
-        spontaneous_s=10.0,
-        passive_s=120.0,
-        bad_fraction=0.0,
-        seed=0,
-    )
-    b = data.bin_spikes(session, bin_ms=10, epochs=["active", "passive"])
-    sp = data.contiguous_splits(b, (0.7, 0.15, 0.15), block_s=10.0, gap_s=0.5)
-    x = truth.latents_in_bins(b.bin_starts, b.bin_width)
-    counts = b.dense().astype(np.float32)
-    tr, te = sp.assignment == 0, sp.assignment == 2
+    _, b, x, counts, tr, te = benchmark_session(120.0)
     cfg = jepa.TeacherConfig(**TEACHER, n_steps=n_steps)
     t0 = time.perf_counter()
     res = jepa.train(counts, tr, b.segment, cfg, progress=False)

@@ -112,23 +112,18 @@ def _figures(z, x, labels, tr, te, image, speed):
     }
 
 
-def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--quick", action="store_true", help="short session and few steps")
-    p.add_argument("--write", action="store_true", help="write benchmarks/results/teacher.json")
-    p.add_argument("--steps", type=int, default=None, help="override the number of steps")
-    args = p.parse_args()
+def benchmark_session(block_s: float):
+    """The benchmark's synthetic session (300 units, 6-d latents, active and passive
+    blocks of ``block_s`` seconds), binned at 10 ms and dealt 70/15/15 in 10 s blocks:
+    ``(session, binned, true latents per bin, counts, train mask, test mask)``."""
+    from synaptax import data
 
-    from synaptax import data, jepa
-
-    block = 120.0 if args.quick else 600.0
-    t0 = time.perf_counter()
     session, truth = data.make_synthetic_session(
         n_units=300,
         latent_dim=6,
-        active_s=block,
+        active_s=block_s,
         spontaneous_s=10.0,
-        passive_s=block,
+        passive_s=block_s,
         bad_fraction=0.0,
         seed=0,
     )
@@ -136,7 +131,20 @@ def main() -> None:
     sp = data.contiguous_splits(b, (0.7, 0.15, 0.15), block_s=10.0, gap_s=0.5)
     x = truth.latents_in_bins(b.bin_starts, b.bin_width)
     counts = b.dense().astype(np.float32)
-    tr, te = sp.assignment == 0, sp.assignment == 2
+    return session, b, x, counts, sp.assignment == 0, sp.assignment == 2
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--quick", action="store_true", help="short session and few steps")
+    p.add_argument("--write", action="store_true", help="write benchmarks/results/teacher.json")
+    p.add_argument("--steps", type=int, default=None, help="override the number of steps")
+    args = p.parse_args()
+
+    from synaptax import jepa
+
+    t0 = time.perf_counter()
+    session, b, x, counts, tr, te = benchmark_session(120.0 if args.quick else 600.0)
     image, speed = _image_and_speed(session, b)
     t_data = time.perf_counter() - t0
     print(f"session: {b.n_units} units, {b.n_bins} bins of 10 ms ({t_data:.1f} s to make)")
