@@ -156,28 +156,21 @@ def _adjoint_scan(assemble, advance, tree, method, lower, upper, carry0, xs, unr
     aux0 = None if aux0 is None else jnp.zeros(aux0.shape, aux0.dtype)
     adv, adv_k = jax.closure_convert(advance, carry0, u0, aux0)
 
-    def body(k, lo, up):
+    def step(k, lo, up, c, x):
         asm_k, adv_k = k
-
-        def f(c, x):
-            diag, rhs, aux = asm(c, x, *asm_k)
-            c2, r = adv(c, raw(lo, up, diag, rhs), aux, *adv_k)
-            return c2, (r, c)
-
-        return f
+        diag, rhs, aux = asm(c, x, *asm_k)
+        return adv(c, raw(lo, up, diag, rhs), aux, *adv_k)
 
     @jax.custom_vjp
     def loop(k, lo, up, c0, xs):
-        f = body(k, lo, up)
-
-        def g(c, x):
-            c2, (r, _) = f(c, x)
-            return c2, r
-
-        return jax.lax.scan(g, c0, xs, unroll=unroll)[1]
+        return jax.lax.scan(lambda c, x: step(k, lo, up, c, x), c0, xs, unroll=unroll)[1]
 
     def loop_fwd(k, lo, up, c0, xs):
-        c_end, (recs, cs) = jax.lax.scan(body(k, lo, up), c0, xs, unroll=unroll)
+        def keep(c, x):  # the records and the state at the start of each step
+            c2, r = step(k, lo, up, c, x)
+            return c2, (r, c)
+
+        c_end, (recs, cs) = jax.lax.scan(keep, c0, xs, unroll=unroll)
         return recs, (k, lo, up, cs, c_end, xs)
 
     def loop_bwd(res, ct_recs):
