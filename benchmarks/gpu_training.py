@@ -22,7 +22,7 @@ import time
 
 import jax
 
-from benchmarks._common import finish
+from benchmarks._common import best_of, finish
 
 
 def teacher_speed(n_steps: int) -> dict:
@@ -55,7 +55,7 @@ def student_speed(n: int, t: int, b: int, repeats: int) -> dict:
     from benchmarks.distill import _jax_step, _torch_step
 
     ours, student = _jax_step(n, t, b, 6, 6)
-    out: dict = {"step_ms": 1e3 * min(_times(ours, repeats))}
+    out: dict = {"step_ms": 1e3 * best_of(ours, repeats)}
     try:
         import snntorch  # noqa: F401
         import torch
@@ -71,22 +71,13 @@ def student_speed(n: int, t: int, b: int, repeats: int) -> dict:
                 _sync_torch()
 
             theirs()
-            out["snntorch_step_ms"] = 1e3 * min(_times(theirs, repeats))
+            out["snntorch_step_ms"] = 1e3 * best_of(theirs, repeats)
     except Exception as err:  # reported in the results, the other figures still count
         out["snntorch_error"] = f"{type(err).__name__}: {err}"
         return out
     out["snntorch_device"] = device
     out["step_vs_snntorch"] = out["step_ms"] / out["snntorch_step_ms"]
     return out
-
-
-def _times(fn, repeats: int) -> list[float]:
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return times
 
 
 def main() -> None:

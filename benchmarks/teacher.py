@@ -39,7 +39,8 @@ from benchmarks._common import finish
 # linear encoder (a filter bank of +-6 bins), 32-d latents, short horizons, and the
 # auxiliary cross-view Poisson observation term (weight 100) next to the JEPA loss.
 # The Kalman-like exponential encoder (temporal="exponential") tied it on the full
-# session at best (0.8975 with support 15) and lost on the quick one (docs/teacher.md).
+# session at best (0.8986 with support 6, vs 0.8979) and lost on the quick one with longer
+# supports (docs/teacher.md).
 TEACHER = dict(
     latent_dim=32,
     causal=False,

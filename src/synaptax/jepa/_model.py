@@ -66,12 +66,16 @@ __all__ = [
 _TRANSFORMS = ("sqrt", "raw", "log1p")
 
 
+def _check_transform(kind: str) -> None:
+    if kind not in _TRANSFORMS:
+        raise ValueError(f"input transform must be one of {list(_TRANSFORMS)}, got {kind!r}.")
+
+
 def transform_counts(counts, kind: str = "sqrt"):
     """The read-in's input transform of the counts: ``sqrt(c)`` (default, variance
     stabilising), ``c`` (``"raw"``: the Poisson log-likelihood is linear in ``c``) or
     ``log(1 + c)``; NumPy in, NumPy out (at the input's precision)."""
-    if kind not in _TRANSFORMS:
-        raise ValueError(f"input transform must be one of {list(_TRANSFORMS)}, got {kind!r}.")
+    _check_transform(kind)
     xp = np if isinstance(counts, np.ndarray) else jnp
     if kind == "sqrt":
         return xp.sqrt(counts)
@@ -88,7 +92,7 @@ class ReadIn(eqx.Module):
     transform: str = eqx.field(static=True, default="sqrt")
 
     def __init__(self, n_units: int, hidden: int, *, transform: str = "sqrt", key: PRNGKeyArray):
-        transform_counts(jnp.zeros(1), transform)  # validate
+        _check_transform(transform)
         self.linear = eqx.nn.Linear(n_units, hidden, key=key)
         self.mu = jnp.zeros(n_units)
         self.scale = jnp.ones(n_units)
@@ -103,7 +107,37 @@ class ReadIn(eqx.Module):
         return jax.vmap(self.linear)(self.standardise(counts))
 
 
-class Encoder(eqx.Module):
+def conv_receptive_field(kernel: int, dilations: tuple[int, ...]) -> int:
+    """Bins seen by :class:`Encoder`'s stacked dilated convolutions."""
+    return 1 + (kernel - 1) * sum(dilations)
+
+
+def exp_receptive_field(support: int, causal: bool) -> int:
+    """Bins seen by :class:`ExpEncoder`: ``support`` back, and as many ahead if acausal."""
+    return 1 + support * (1 if causal else 2)
+
+
+class _Temporal(eqx.Module):
+    """How a temporal network's receptive field splits around the output bin ``t``."""
+
+    causal: eqx.AbstractVar[bool]
+
+    @property
+    def receptive_field(self) -> int:
+        raise NotImplementedError
+
+    @property
+    def lookahead(self) -> int:
+        """Future bins that ``z(t)`` depends on (0 for a causal encoder)."""
+        return 0 if self.causal else (self.receptive_field - 1) // 2
+
+    @property
+    def lookback(self) -> int:
+        """Past bins that ``z(t)`` depends on."""
+        return self.receptive_field - 1 - self.lookahead
+
+
+class Encoder(_Temporal):
     """Shared temporal network: residual dilated convolutions, then a linear map to the
     latent dimension. Receptive field ``1 + (kernel - 1) * sum(dilations)`` bins, all in
     the past (``causal``) or centred on the output bin (``causal=False``: each
@@ -147,17 +181,7 @@ class Encoder(eqx.Module):
 
     @property
     def receptive_field(self) -> int:
-        return 1 + (self.kernel - 1) * sum(self.dilations)
-
-    @property
-    def lookahead(self) -> int:
-        """Future bins that ``z(t)`` depends on (0 for a causal encoder)."""
-        return 0 if self.causal else (self.receptive_field - 1) // 2
-
-    @property
-    def lookback(self) -> int:
-        """Past bins that ``z(t)`` depends on."""
-        return self.receptive_field - 1 - self.lookahead
+        return conv_receptive_field(self.kernel, self.dilations)
 
     def __call__(self, h: Float[Array, "time hidden"]) -> Float[Array, "time latent"]:
         x = h.T  # channels, time
@@ -167,7 +191,7 @@ class Encoder(eqx.Module):
         return jax.vmap(self.out)(x.T)
 
 
-class ExpEncoder(eqx.Module):
+class ExpEncoder(_Temporal):
     """Bidirectional linear recurrence with few parameters, like a Kalman smoother.
 
     Each of the ``hidden`` read-in channels ``x_c`` is filtered forward (past bins) and
@@ -245,17 +269,7 @@ class ExpEncoder(eqx.Module):
 
     @property
     def receptive_field(self) -> int:
-        return 1 + self.support * (1 if self.causal else 2)
-
-    @property
-    def lookahead(self) -> int:
-        """Future bins that ``z(t)`` depends on (0 for a causal encoder)."""
-        return 0 if self.causal else self.support
-
-    @property
-    def lookback(self) -> int:
-        """Past bins that ``z(t)`` depends on."""
-        return self.support
+        return exp_receptive_field(self.support, self.causal)
 
     @property
     def decays(self) -> Float[Array, "direction filter"]:

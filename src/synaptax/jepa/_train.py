@@ -32,7 +32,13 @@ import numpy as np
 import optax
 from jaxtyping import Bool, Int, Real
 
-from ._model import Teacher, jepa_loss, transform_counts
+from ._model import (
+    Teacher,
+    conv_receptive_field,
+    exp_receptive_field,
+    jepa_loss,
+    transform_counts,
+)
 
 __all__ = [
     "MultiTrainResult",
@@ -126,9 +132,9 @@ class TeacherConfig:
     def window(self) -> int:
         """Bins per training window."""
         if self.temporal == "exponential":
-            rf = 1 + self.support * (1 if self.causal else 2)
+            rf = exp_receptive_field(self.support, self.causal)
         else:
-            rf = 1 + (self.kernel - 1) * sum(self.dilations)
+            rf = conv_receptive_field(self.kernel, self.dilations)
         return rf + self.context + max(self.horizons) - 1
 
     def to_json(self) -> str:
