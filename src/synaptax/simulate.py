@@ -19,8 +19,15 @@ import numpy as np
 from jaxtyping import Array, Float
 
 from synaptax.build._model import Model, Params, solver_inputs
-from synaptax.channels import AbstractChannel, AbstractConcentration, Ions, nernst
-from synaptax.solver.tree import make_tree_adjoint, make_tree_solver, raw_tree_solver
+from synaptax.channels import HH, AbstractChannel, AbstractConcentration, Ions, Leak, nernst
+from synaptax.channels.hh import hh_rates
+from synaptax.solver import hh as fused_hh
+from synaptax.solver.tree import (
+    make_tree_adjoint,
+    make_tree_solver,
+    raw_tree_solver,
+    resolve_method,
+)
 from synaptax.stimuli import CurrentClamp, Stimulus, VoltageClamp, n_steps
 
 Probe = tuple[str, int | np.integer]
@@ -201,6 +208,52 @@ def _adjoint_scan(assemble, advance, tree, method, lower, upper, carry0, xs, unr
     return loop((asm_k, adv_k), lower, upper, carry0, xs)
 
 
+def _fused_obstacle(chans, record, checkpoint, adjoint, model, dtype) -> str | None:
+    """Why the fused HH kernel cannot run this simulation, or ``None`` if it can."""
+    kinds = [type(ch) for ch in chans]
+    if any(k not in (HH, Leak) for k in kinds):
+        other = sorted({k.__name__ for k in kinds} - {"HH", "Leak"})
+        return f"it implements HH and Leak only, the cell also has {other}"
+    if kinds.count(HH) > 1:
+        return "HH is inserted more than once"
+    if any(what != "v" for what, _ in record):
+        return "it records 'v' only"
+    if checkpoint is not None or not adjoint:
+        return "it has its own adjoint (no checkpoint=, adjoint=False)"
+    if jnp.dtype(dtype) not in (jnp.dtype(jnp.float32), jnp.dtype(jnp.float64)):
+        return f"it runs in float32 and float64, not {jnp.dtype(dtype)}"
+    if resolve_method(model.solver) != "native" or not fused_hh.available():
+        return "it runs on CPU with the native tree solver only"
+    return None
+
+
+def _fused_inputs(chans, sites, params, v0, nc: int, dt: float) -> dict:
+    """The fused kernel's membrane inputs: HH's conductances and reversals on every
+    compartment (zero where it is not inserted), the leaks folded into ``gleak`` and
+    ``il0`` (sum of g e), the gates at rest and ``dtq = dt q10``."""
+    zero = jnp.zeros((nc,), v0.dtype)
+    out = dict(gna=zero, gk=zero, ena=zero, ek=zero, gleak=zero, il0=zero)
+    for ch, idx in zip(chans, sites, strict=True):
+        if isinstance(ch, HH):
+            for key, field in (
+                ("gna", ch.gnabar),
+                ("gk", ch.gkbar),
+                ("ena", ch.ena),
+                ("ek", ch.ek),
+            ):
+                out[key] = _spread(field, idx, nc)
+            g, e = ch.gl, ch.el
+        else:
+            g, e = cast(Leak, ch).g, cast(Leak, ch).e
+        out["gleak"] = out["gleak"] + _spread(g, idx, nc)
+        out["il0"] = out["il0"] + _spread(g * e, idx, nc)
+    rates = hh_rates(v0[:nc], params.celsius)
+    out.update(m0=rates[0][0], h0=rates[1][0], n0=rates[2][0], v0=v0)
+    q10 = 3.0 ** ((params.celsius - 6.3) / 10.0)
+    out["dtq"] = jnp.reshape(dt * q10, (1,)).astype(v0.dtype)
+    return out
+
+
 def simulate(
     model: Model,
     params: Params,
@@ -213,6 +266,7 @@ def simulate(
     checkpoint: int | None = None,
     unroll: int = 1,
     adjoint: bool = True,
+    fused: bool | None = None,
 ) -> Float[Array, " probe time"]:
     """Simulate ``t_max`` ms in steps of ``dt`` ms; returns the recordings.
 
@@ -226,7 +280,8 @@ def simulate(
         checkpoint: steps per checkpointed chunk. Reverse mode always keeps only the state
             (v and gates) of each step and recomputes the rest; with ``checkpoint=k`` it
             keeps the state once per ``k`` steps (memory ~ T / k + k states).
-        unroll: time steps per iteration of the compiled loop; try it when gradients
+        unroll: time steps per iteration of the compiled loop (the ``lax.scan`` path;
+            see ``fused``); try it when gradients
             are computed many times, as in fitting, and measure. With 16, HH cells' reverse
             mode was 13% faster (CA1 n120, 4,000 steps: 195 -> 170 ms) and the Hay L5PC's
             (12 mechanisms) 50% slower; the forward stayed the same and the compile time
@@ -241,6 +296,16 @@ def simulate(
             differentiates the loop with JAX's autodiff through a rematerialising scan
             (the reference); ``checkpoint`` implies ``False``. Both are reverse mode only
             (the tree solve has its own reverse rule and no forward one).
+        fused: run the whole time loop, and its adjoint, in one native call
+            (:mod:`synaptax.solver.hh`). It applies to cells with only ``HH`` and ``Leak``
+            channels, recordings of ``"v"``, on CPU, with ``adjoint=True`` and no
+            ``checkpoint``. ``None`` (default) uses it where it applies; ``True``
+            raises where it does not (saying why); ``False`` always runs the
+            ``lax.scan``. Measured on CA1 n120 (624 compartments, HH, 4,000 steps, 2-core
+            CPU, ``benchmarks/speed_single_cell.py``): forward 54.8 -> 31.3 ms, gradient
+            169.3 -> 90.7 ms. ``unroll`` does not apply to it. Its reverse pass keeps
+            every step's state (8 (n + 3 n_center) bytes per step in float64: 80 MB for
+            CA1's 4,000 steps); use ``checkpoint`` (the scan) to bound memory instead.
 
     Returns:
         ``[probe, time]`` with ``time = n_steps + 1`` (the initial state first).
@@ -299,6 +364,27 @@ def simulate(
     nc = model.n_center  # segment centres come first; the rest are zero-area ends
     cap_c = cap[:nc]
     ends = jnp.zeros((model.n - nc,), dtype)
+
+    why_not = _fused_obstacle(chans, record, checkpoint, adjoint, model, dtype)
+    if fused and why_not:
+        raise ValueError(f"fused=True but the fused HH kernel does not apply: {why_not}")
+    if why_not is None and (fused or (fused is None and fused_hh.enabled_by_default())):
+        v0 = jnp.full((model.n,), params.v_init, dtype=dtype)
+        layout = fused_hh.Layout(
+            parent=model.tree.parent,
+            order=np.asarray(model.tree.order),
+            n_center=nc,
+            n_steps=nt,
+            stim_node=np.asarray([s.node for s in [*iclamps, *vclamps]], np.int32),
+            stim_kind=np.asarray([0] * n_ic + [1] * len(vclamps), np.int32),
+            rec_node=np.asarray([int(node) for _, node in record], np.int32),
+            crank_nicolson=crank_nicolson,
+        )
+        inputs = _fused_inputs(chans, sites, params, v0, nc, dt)
+        scale = jnp.concatenate([ic_scale, vc_g]).astype(dtype)
+        inputs.update(cap=cap_c, lower=lower, upper=upper, dax=diag_ax, xs=xs, scale=scale)
+        rec = fused_hh.run(layout, inputs)
+        return jnp.concatenate([v0[layout.rec_node][None], rec], axis=0).T
 
     def ions_at(cai):
         if not has_ca:

@@ -23,10 +23,10 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
-from ._kernel import NativeKernel
+from ._kernel import SOURCES, NativeKernel
 
 _KERNEL = NativeKernel(
-    "spikes.cc",
+    SOURCES / "spikes.cc",
     "spikes",
     "the spike kernel",
     ("-march=native",),

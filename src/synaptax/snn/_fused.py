@@ -28,11 +28,11 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
-from ._kernel import NativeKernel
+from ._kernel import SOURCES, NativeKernel
 from ._neurons import LIF, AbstractNeuron
 
 _KERNEL = NativeKernel(
-    "lif.cc",
+    SOURCES / "lif.cc",
     "lif",
     "the fused LIF kernel",
     ("-march=native", "-pthread"),

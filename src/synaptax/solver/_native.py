@@ -8,6 +8,7 @@ jaxlib version. Nothing is downloaded.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import functools
 import hashlib
@@ -17,8 +18,10 @@ import shutil
 import subprocess
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import jax
+import jax.numpy as jnp
 import jaxlib
 
 _SOURCE = Path(__file__).with_name("_native") / "hines.cc"
@@ -116,3 +119,68 @@ def available() -> bool:
     except NativeSolverUnavailable:
         return False
     return True
+
+
+class NativeKernel:
+    """A CPU FFI kernel built on first use.
+
+    Args:
+        source: the C++ file.
+        stem, what: cache file stem and a description for error messages.
+        flags: extra compiler flags.
+        targets: ``{(op, dtype name): (XLA target name, exported symbol)}``.
+    """
+
+    def __init__(self, source: Path, stem: str, what: str, flags, targets: dict) -> None:
+        self.source = Path(source)
+        self.stem, self.what, self.flags, self.targets = stem, what, tuple(flags), targets
+        self._registered = False
+        self._available: bool | None = None
+        self._switch: list[bool] = []
+
+    def register(self) -> None:
+        """Build (if needed) and register the targets; raises if the build fails."""
+        if not self._registered:
+            library = build_library(self.source, self.stem, self.what, self.flags)
+            register_targets(library, dict(self.targets.values()))
+            self._registered = True
+
+    def available(self) -> bool:
+        """Whether the kernel can run here (CPU backend, and it builds)."""
+        if self._available is None:
+            ok = jax.default_backend() == "cpu"
+            if ok:
+                try:
+                    self.register()
+                except (NativeSolverUnavailable, OSError):
+                    ok = False
+            self._available = ok
+        return self._available
+
+    @contextlib.contextmanager
+    def switch(self, enabled: bool):
+        """Within the block, ``switched()`` is ``enabled``. Trace-time only: a function
+        compiled earlier keeps its choice."""
+        self._switch.append(bool(enabled))
+        try:
+            yield
+        finally:
+            self._switch.pop()
+
+    def switched(self) -> bool | None:
+        """The innermost :meth:`switch` setting, ``None`` outside any."""
+        return self._switch[-1] if self._switch else None
+
+    def call(self, op: str, dtype, outs, *args, vmap_method: str = "sequential", **attrs) -> Any:
+        """``ffi_call`` of target ``op`` in ``dtype`` (outputs ``outs``: one shape or a
+        list of shapes), with the inputs cast to ``dtype``; ``vmap_method`` as in
+        :func:`jax.ffi.ffi_call` (the kernel must handle batch axes unless it is
+        ``"sequential"``)."""
+        self.register()
+        name = self.targets[(op, jnp.dtype(dtype).name)][0]
+        if isinstance(outs, list):
+            out = [jax.ShapeDtypeStruct(shape, dtype) for shape in outs]
+        else:
+            out = jax.ShapeDtypeStruct(outs, dtype)
+        call = jax.ffi.ffi_call(name, out, vmap_method=vmap_method)
+        return call(*(jnp.asarray(a, dtype) for a in args), **attrs)

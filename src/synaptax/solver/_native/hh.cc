@@ -1,0 +1,585 @@
+// A whole simulation of a Hodgkin-Huxley cable tree in one XLA FFI call, and its adjoint.
+//
+// The model is the one synaptax.simulate steps (NEURON's fixed step): per compartment
+// i < nc the membrane carries NEURON's `hh` (m, h, n gates; sodium, potassium) plus a
+// leak with conductance gleak and constant current il0 (the sum of g e over hh's leak
+// and any `pas`), so the step is
+//
+//   G = gna m^3 h + gk n^4 + gleak
+//   diag = dax + cap + G,  rhs = cap v + gna m^3 h ena + gk n^4 ek + il0 (+ stimuli)
+//   u = A^-1 rhs (the tree system; nodes i >= nc are zero-area section ends)
+//   v' = u (backward Euler) or 2u - v (Crank-Nicolson; cap then holds 2 C / dt)
+//   x' = inf(v') + (x - inf(v')) exp(-dtq (alpha + beta)(v')) for x in m, h, n
+//
+// with dtq = dt q10. Stimulus s adds scale[s] xs[t, s] to rhs at node[s] and, for a
+// voltage clamp (kind 1), scale[s] to the diagonal there. The forward optionally keeps
+// the state (v, m, h, n) before every step and after the last; the reverse call walks
+// back through it (the discrete adjoint: one transposed tree solve per step) and returns
+// the cotangents of every input. Arithmetic is in double for both storage types.
+//
+// Batches: every operand may carry leading (vmapped) dimensions, all the same (jax.ffi's
+// "broadcast_all"); the simulations of a batch are shared out between threads.
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <thread>
+#include <type_traits>
+#include <vector>
+
+#include "xla/ffi/api/ffi.h"
+
+namespace ffi = xla::ffi;
+
+namespace {
+
+// exp(x) to within two ulp for |x| < 708, in plain arithmetic that the compiler
+// vectorises: Cody-Waite reduction x = k ln 2 + r, |r| <= ln2 / 2, exp(r) by its Taylor
+// polynomial to degree 13 (truncation below 2e-16) in Estrin's scheme (a short
+// dependency chain), 2^k by bit assembly.
+inline double Exp(double x) {
+  constexpr double kLog2e = 1.4426950408889634074;
+  constexpr double kLn2Hi = 6.93147180369123816490e-01;
+  constexpr double kLn2Lo = 1.90821492927058770002e-10;
+  constexpr double kShift = 6755399441055744.0;  // 1.5 * 2^52: rounds to an integer
+  constexpr double c[14] = {1.0,
+                            1.0,
+                            1.0 / 2,
+                            1.0 / 6,
+                            1.0 / 24,
+                            1.0 / 120,
+                            1.0 / 720,
+                            1.0 / 5040,
+                            1.0 / 40320,
+                            1.0 / 362880,
+                            1.0 / 3628800,
+                            1.0 / 39916800,
+                            1.0 / 479001600,
+                            1.0 / 6227020800};
+  x = x < -708.0 ? -708.0 : (x > 708.0 ? 708.0 : x);
+  const double t = x * kLog2e + kShift;
+  const double k = t - kShift;
+  const double r = (x - k * kLn2Hi) - k * kLn2Lo;
+  const double r2 = r * r, r4 = r2 * r2, r8 = r4 * r4;
+  const double w0 = (c[0] + c[1] * r) + (c[2] + c[3] * r) * r2;
+  const double w1 = (c[4] + c[5] * r) + (c[6] + c[7] * r) * r2;
+  const double w2 = (c[8] + c[9] * r) + (c[10] + c[11] * r) * r2;
+  const double w3 = c[12] + c[13] * r;
+  const double p = (w0 + w1 * r4) + (w2 + w3 * r4) * r8;
+  uint64_t bits;
+  std::memcpy(&bits, &t, sizeof bits);
+  bits = (bits + 1023) << 52;  // the low mantissa bits of t hold k
+  double scale;
+  std::memcpy(&scale, &bits, sizeof scale);
+  return p * scale;
+}
+
+constexpr double kE1 = 2.718281828459045235;   // e
+constexpr double kE25 = 12.18249396070347343;  // e^2.5
+constexpr double kE3 = 20.08553692318766774;   // e^3
+
+// f = x / (exp(x / 10) - 1) given ex = exp(x / 10) (series near x = 0), and with
+// kSlope its derivative df/dx (series for |x| < 0.1, where the closed form cancels).
+template <bool kSlope>
+inline void Vtrap(double x, double ex, double* f, double* df) {
+  const bool small = std::fabs(x * 0.1) < 1e-6;  // NEURON's switch to the series
+  const double den = small ? 2.0 : ex - 1.0;
+  const double rden = 1.0 / den;
+  *f = small ? 10.0 * (1.0 - x * 0.05) : x * rden;
+  if constexpr (kSlope) {
+    const bool near = std::fabs(x) < 0.1;
+    *df = near ? -0.5 + x * (1.0 / 60.0) - x * x * x * (1.0 / 180000.0)
+               : (den - x * ex * 0.1) * (rden * rden);
+  }
+}
+
+// Opening and closing rates (1/ms, before q10) of m, h, n at v (mV), NEURON's hh, and
+// with kSlopes their derivatives in v.
+struct Rates {
+  double am, bm, ah, bh, an, bn;
+  double dam, dbm, dah, dbh, dan, dbn;
+};
+
+template <bool kSlopes>
+inline Rates HHRates(double v) {
+  Rates r;
+  const double u = v + 65.0;
+  const double e10 = Exp(-u * 0.1);
+  const double e18 = Exp(-u * (1.0 / 18.0));
+  const double e80 = Exp(-u * (1.0 / 80.0));
+  double fm, dfm, fn, dfn;
+  Vtrap<kSlopes>(25.0 - u, kE25 * e10, &fm, &dfm);
+  Vtrap<kSlopes>(10.0 - u, kE1 * e10, &fn, &dfn);
+  r.am = 0.1 * fm;
+  r.an = 0.01 * fn;
+  r.bm = 4.0 * e18;
+  const double e40 = e80 * e80;
+  r.ah = 0.07 * e40 * e40;
+  r.bh = 1.0 / (kE3 * e10 + 1.0);
+  r.bn = 0.125 * e80;
+  if constexpr (kSlopes) {
+    r.dam = -0.1 * dfm;  // d/dv = -d/dx
+    r.dan = -0.01 * dfn;
+    r.dbm = -r.bm * (1.0 / 18.0);
+    r.dah = -r.ah * (1.0 / 20.0);
+    r.dbh = kE3 * e10 * 0.1 * r.bh * r.bh;
+    r.dbn = -r.bn * (1.0 / 80.0);
+  }
+  return r;
+}
+
+// One gate's exponential-Euler update x' = inf + (x - inf) E, E = exp(-dtq (a + b)).
+inline double GateStep(double x, double a, double b, double dtq) {
+  const double s = a + b;
+  const double inf = a * (1.0 / s);
+  return inf + (x - inf) * Exp(-dtq * s);
+}
+
+// Reverse of GateStep: given the cotangent xb of x', adds to *vb (through v') and *qb
+// (through dtq) and returns the cotangent of x.
+inline double GateBack(double x, double a, double b, double da, double db, double dtq,
+                       double xb, double* vb, double* qb) {
+  const double s = a + b;
+  const double rs = 1.0 / s;
+  const double inf = a * rs;
+  const double e = Exp(-dtq * s);
+  const double ds = da + db;
+  const double dinf = (da - inf * ds) * rs;
+  const double w = (x - inf) * e;
+  *vb += xb * (dinf * (1.0 - e) - w * dtq * ds);
+  *qb -= xb * w * s;
+  return xb * e;
+}
+
+// Sizes and integer tables shared by every simulation of a call.
+struct Layout {
+  int64_t n = 0, nc = 0, nt = 0, ns = 0, np = 0;
+  bool cn = false;
+  const int32_t* parent = nullptr;
+  const int32_t* order = nullptr;
+  const int32_t* stim_node = nullptr;
+  const int32_t* stim_kind = nullptr;
+  const int32_t* rec_node = nullptr;
+};
+
+// The 17 floating-point inputs, in call order, and their sizes per simulation.
+enum Input {
+  kV0, kM0, kH0, kN0, kGna, kGk, kEna, kEk, kGleak, kIl0, kCap,
+  kLower, kUpper, kDax, kDtq, kXs, kScale, kNumInputs
+};
+
+int64_t InputSize(const Layout& L, int k) {
+  switch (k) {
+    case kV0: case kLower: case kUpper: case kDax: return L.n;
+    case kDtq: return 1;
+    case kXs: return L.nt * L.ns;
+    case kScale: return L.ns;
+    default: return L.nc;
+  }
+}
+
+// Per-simulation pointers into possibly batched buffers (stride 0: shared).
+template <typename Real>
+struct Operand {
+  const Real* data;
+  int64_t stride;
+  const Real* at(int64_t b) const { return data + b * stride; }
+};
+
+template <typename Real>
+std::vector<double> ToDouble(const Real* p, int64_t n) {
+  return std::vector<double>(p, p + n);
+}
+
+// Solve A x = r in place (d is overwritten with the pivots' reciprocals): lo is the
+// entry in the parent's column, up the entry the node has in its parent's row.
+inline void TreeSolve(const Layout& L, const double* lo, const double* up, double* d,
+                      double* x) {
+  for (int64_t k = L.n - 1; k >= 0; --k) {
+    const int32_t i = L.order[k];
+    const int32_t p = L.parent[i];
+    const double inv = 1.0 / d[i];  // d[i] is final: its children came before it
+    d[i] = inv;
+    if (p >= 0) {
+      const double f = up[i] * inv;
+      d[p] -= f * lo[i];
+      x[p] -= f * x[i];
+    }
+  }
+  for (int64_t k = 0; k < L.n; ++k) {
+    const int32_t i = L.order[k];
+    const int32_t p = L.parent[i];
+    if (p >= 0) x[i] -= lo[i] * x[p];
+    x[i] *= d[i];
+  }
+}
+
+// The parameters of one simulation as double arrays.
+struct Inputs {
+  std::vector<double> in[kNumInputs];
+};
+
+template <typename Real>
+void LoadInputs(const Layout& L, const std::vector<Operand<Real>>& ops, int64_t b,
+                Inputs* out) {
+  for (int k = 0; k < kNumInputs; ++k) out->in[k] = ToDouble(ops[k].at(b), InputSize(L, k));
+}
+
+// This step's diagonal and right-hand side from the state (v, m, h, q = n gate).
+inline void Assemble(const Layout& L, const Inputs& P, int64_t t, const double* v,
+                     const double* m, const double* h, const double* q, double* d,
+                     double* x) {
+  const double *gna = P.in[kGna].data(), *gk = P.in[kGk].data(), *ena = P.in[kEna].data(),
+               *ek = P.in[kEk].data(), *gl = P.in[kGleak].data(), *il = P.in[kIl0].data(),
+               *cap = P.in[kCap].data(), *dax = P.in[kDax].data();
+#pragma omp simd
+  for (int64_t i = 0; i < L.nc; ++i) {
+    const double gn = gna[i] * m[i] * m[i] * m[i] * h[i];
+    const double q2 = q[i] * q[i];
+    const double gq = gk[i] * q2 * q2;
+    d[i] = dax[i] + cap[i] + gn + gq + gl[i];
+    x[i] = cap[i] * v[i] + gn * ena[i] + gq * ek[i] + il[i];
+  }
+  for (int64_t i = L.nc; i < L.n; ++i) {
+    d[i] = dax[i];
+    x[i] = 0.0;
+  }
+  const double* xs = P.in[kXs].data() + t * L.ns;
+  const double* sc = P.in[kScale].data();
+  for (int64_t s = 0; s < L.ns; ++s) {
+    const int32_t j = L.stim_node[s];
+    x[j] += sc[s] * xs[s];
+    if (L.stim_kind[s]) d[j] += sc[s];
+  }
+}
+
+template <typename Real>
+void Forward(const Layout& L, const Inputs& P, Real* rec, Real* traj) {
+  const int64_t n = L.n, nc = L.nc, width = n + 3 * nc;
+  std::vector<double> v = P.in[kV0], m = P.in[kM0], h = P.in[kH0], q = P.in[kN0];
+  std::vector<double> d(n), x(n);
+  const double dtq = P.in[kDtq][0];
+  const double *lo = P.in[kLower].data(), *up = P.in[kUpper].data();
+  auto keep = [&](int64_t t) {
+    Real* o = traj + t * width;
+    auto put = [](Real* dst, const std::vector<double>& src) {
+      for (size_t i = 0; i < src.size(); ++i) dst[i] = static_cast<Real>(src[i]);
+    };
+    put(o, v);
+    put(o + n, m);
+    put(o + n + nc, h);
+    put(o + n + 2 * nc, q);
+  };
+  if (traj) keep(0);
+  for (int64_t t = 0; t < L.nt; ++t) {
+    Assemble(L, P, t, v.data(), m.data(), h.data(), q.data(), d.data(), x.data());
+    TreeSolve(L, lo, up, d.data(), x.data());
+    if (L.cn) {
+      for (int64_t i = 0; i < n; ++i) v[i] = 2.0 * x[i] - v[i];
+    } else {
+      std::swap(v, x);
+    }
+    double *vp = v.data(), *mp = m.data(), *hp = h.data(), *qp = q.data();
+#pragma omp simd
+    for (int64_t i = 0; i < nc; ++i) {
+      const Rates r = HHRates<false>(vp[i]);
+      mp[i] = GateStep(mp[i], r.am, r.bm, dtq);
+      hp[i] = GateStep(hp[i], r.ah, r.bh, dtq);
+      qp[i] = GateStep(qp[i], r.an, r.bn, dtq);
+    }
+    for (int64_t p = 0; p < L.np; ++p) rec[t * L.np + p] = static_cast<Real>(v[L.rec_node[p]]);
+    if (traj) keep(t + 1);
+  }
+}
+
+template <typename Real>
+void Backward(const Layout& L, const Inputs& P, const Real* traj, const Real* rec_bar,
+              Inputs* G) {
+  const int64_t n = L.n, nc = L.nc, width = n + 3 * nc;
+  for (int k = 0; k < kNumInputs; ++k) G->in[k].assign(InputSize(L, k), 0.0);
+  const double *gna = P.in[kGna].data(), *gk = P.in[kGk].data(), *ena = P.in[kEna].data(),
+               *ek = P.in[kEk].data(), *cap = P.in[kCap].data();
+  const double *lo = P.in[kLower].data(), *up = P.in[kUpper].data();
+  const double dtq = P.in[kDtq][0];
+  double *gna_b = G->in[kGna].data(), *gk_b = G->in[kGk].data(), *ena_b = G->in[kEna].data(),
+         *ek_b = G->in[kEk].data(), *gl_b = G->in[kGleak].data(), *il_b = G->in[kIl0].data(),
+         *cap_b = G->in[kCap].data(), *lo_b = G->in[kLower].data(),
+         *up_b = G->in[kUpper].data(), *dax_b = G->in[kDax].data(),
+         *xs_b = G->in[kXs].data(), *sc_b = G->in[kScale].data();
+  double dtq_b = 0.0;
+  // cotangents of the state after the step being reversed
+  std::vector<double> vb(n, 0.0), mb(nc, 0.0), hb(nc, 0.0), qb(nc, 0.0);
+  std::vector<double> d(n), x(n), u(n), ub(n), vb_prev(n);
+  // the stored states as double: read in place, or converted one step at a time
+  std::vector<double> conv0(std::is_same_v<Real, double> ? 0 : width), conv1(conv0.size());
+  auto state = [&](int64_t t, std::vector<double>& buf) -> const double* {
+    const Real* o = traj + t * width;
+    if constexpr (std::is_same_v<Real, double>) {
+      return o;
+    } else {
+      for (int64_t i = 0; i < width; ++i) buf[i] = o[i];
+      return buf.data();
+    }
+  };
+  const double* s1 = state(L.nt, conv1);
+  for (int64_t t = L.nt - 1; t >= 0; --t) {
+    const double* s0 = state(t, conv0);
+    const double *v0 = s0, *m0 = v0 + n, *h0 = m0 + nc, *q0 = h0 + nc;
+    const double* v1 = s1;
+    for (int64_t p = 0; p < L.np; ++p) vb[L.rec_node[p]] += rec_bar[t * L.np + p];
+    // the gates' step, at the new potential v1
+    double qsum = 0.0;
+    double *vbp = vb.data(), *mbp = mb.data(), *hbp = hb.data(), *qbp = qb.data();
+#pragma omp simd reduction(+ : qsum)
+    for (int64_t i = 0; i < nc; ++i) {
+      const double vi = v1[i];
+      const Rates r = HHRates<true>(vi);
+      double vacc = 0.0, qacc = 0.0;
+      mbp[i] = GateBack(m0[i], r.am, r.bm, r.dam, r.dbm, dtq, mbp[i], &vacc, &qacc);
+      hbp[i] = GateBack(h0[i], r.ah, r.bh, r.dah, r.dbh, dtq, hbp[i], &vacc, &qacc);
+      qbp[i] = GateBack(q0[i], r.an, r.bn, r.dan, r.dbn, dtq, qbp[i], &vacc, &qacc);
+      vbp[i] += vacc;
+      qsum += qacc;
+    }
+    dtq_b += qsum;
+    // v1 = u (backward Euler) or 2u - v0 (Crank-Nicolson)
+    if (L.cn) {
+      for (int64_t i = 0; i < n; ++i) {
+        ub[i] = 2.0 * vb[i];
+        vb_prev[i] = -vb[i];
+        u[i] = 0.5 * (v1[i] + v0[i]);
+      }
+    } else {
+      std::copy(vb.begin(), vb.end(), ub.begin());
+      std::fill(vb_prev.begin(), vb_prev.end(), 0.0);
+      std::copy(v1, v1 + n, u.begin());
+    }
+    // the transposed tree solve: A^T rb = ub, A^T swaps the off-diagonals
+    Assemble(L, P, t, v0, m0, h0, q0, d.data(), x.data());
+    TreeSolve(L, up, lo, d.data(), ub.data());
+    const double* rb = ub.data();
+    for (int64_t i = 0; i < n; ++i) {
+      const int32_t p = L.parent[i];
+      dax_b[i] -= rb[i] * u[i];
+      if (p >= 0) {
+        lo_b[i] -= rb[i] * u[p];
+        up_b[i] -= rb[p] * u[i];
+      }
+    }
+    const double* xs = P.in[kXs].data() + t * L.ns;
+    const double* sc = P.in[kScale].data();
+    for (int64_t s = 0; s < L.ns; ++s) {
+      const int32_t j = L.stim_node[s];
+      xs_b[t * L.ns + s] = rb[j] * sc[s];
+      sc_b[s] += rb[j] * xs[s] - (L.stim_kind[s] ? rb[j] * u[j] : 0.0);
+    }
+    // the assembly, at the state before the step
+    double* vbq = vb_prev.data();
+#pragma omp simd
+    for (int64_t i = 0; i < nc; ++i) {
+      const double r = rb[i], db = -r * u[i];
+      const double mi = m0[i], hi = h0[i], qi = q0[i];
+      const double m2 = mi * mi, q2 = qi * qi;
+      const double a = db + r * ena[i], c = db + r * ek[i];
+      gna_b[i] += a * m2 * mi * hi;
+      gk_b[i] += c * q2 * q2;
+      ena_b[i] += r * gna[i] * m2 * mi * hi;
+      ek_b[i] += r * gk[i] * q2 * q2;
+      gl_b[i] += db;
+      il_b[i] += r;
+      cap_b[i] += db + r * v0[i];
+      vbq[i] += r * cap[i];
+      mbp[i] += a * gna[i] * 3.0 * m2 * hi;
+      hbp[i] += a * gna[i] * m2 * mi;
+      qbp[i] += c * gk[i] * 4.0 * q2 * qi;
+    }
+    std::swap(vb, vb_prev);
+    if constexpr (!std::is_same_v<Real, double>) std::swap(conv0, conv1);
+    s1 = std::is_same_v<Real, double> ? s0 : conv1.data();
+  }
+  G->in[kV0] = vb;
+  G->in[kM0] = mb;
+  G->in[kH0] = hb;
+  G->in[kN0] = qb;
+  G->in[kDtq][0] = dtq_b;
+}
+
+// Run fn(b) for b in [0, batch) on up to `threads` threads (0: one per hardware thread).
+template <typename F>
+void ForEach(int64_t batch, int64_t threads, F fn) {
+  if (threads <= 0) threads = std::max<int64_t>(1, std::thread::hardware_concurrency());
+  threads = std::min(threads, batch);
+  std::atomic<int64_t> next{0};
+  auto work = [&] {
+    for (int64_t b; (b = next.fetch_add(1)) < batch;) fn(b);
+  };
+  std::vector<std::thread> pool;
+  for (int64_t k = 1; k < threads; ++k) pool.emplace_back(work);
+  work();
+  for (auto& th : pool) th.join();
+}
+
+ffi::Error Fail(const std::string& what) {
+  return ffi::Error::InvalidArgument("synaptax hh kernel: " + what);
+}
+
+template <typename Real>
+constexpr ffi::DataType kType =
+    std::is_same_v<Real, double> ? ffi::DataType::F64 : ffi::DataType::F32;
+
+template <typename Real>
+ffi::Error ReadLayout(ffi::RemainingArgs args, int64_t nc, int64_t nt,
+                      ffi::Span<const int32_t> parent, ffi::Span<const int32_t> order,
+                      ffi::Span<const int32_t> stim_node, ffi::Span<const int32_t> stim_kind,
+                      ffi::Span<const int32_t> rec_node, int64_t cn, Layout* L,
+                      std::vector<Operand<Real>>* ops, int64_t* batch) {
+  L->n = static_cast<int64_t>(parent.size());
+  L->nc = nc;
+  L->nt = nt;
+  L->ns = static_cast<int64_t>(stim_node.size());
+  L->np = static_cast<int64_t>(rec_node.size());
+  L->cn = cn != 0;
+  L->parent = parent.begin();
+  L->order = order.begin();
+  L->stim_node = stim_node.begin();
+  L->stim_kind = stim_kind.begin();
+  L->rec_node = rec_node.begin();
+  if (static_cast<int64_t>(order.size()) != L->n || stim_kind.size() != stim_node.size() ||
+      nc > L->n) {
+    return Fail("inconsistent tree or stimulus tables");
+  }
+  if (args.size() < kNumInputs) return Fail("too few operands");
+  auto v0 = args.get<ffi::AnyBuffer>(kV0);
+  if (v0.has_error()) return v0.error();
+  *batch = static_cast<int64_t>(v0->element_count()) / L->n;
+  ops->clear();
+  for (int k = 0; k < kNumInputs; ++k) {
+    auto buf = args.get<ffi::AnyBuffer>(k);
+    if (buf.has_error()) return buf.error();
+    if (buf->element_type() != kType<Real>) return Fail("operands must all be of one dtype");
+    const int64_t size = InputSize(*L, k);
+    const int64_t count = static_cast<int64_t>(buf->element_count());
+    int64_t stride;
+    if (count == size) {
+      stride = 0;
+    } else if (count == size * *batch) {
+      stride = size;
+    } else {
+      return Fail("operand " + std::to_string(k) + " has " + std::to_string(count) +
+                  " elements, expected " + std::to_string(size) + " per simulation");
+    }
+    ops->push_back({static_cast<const Real*>(buf->untyped_data()), stride});
+  }
+  return ffi::Error::Success();
+}
+
+template <typename Real>
+ffi::Error ForwardImpl(ffi::RemainingArgs args, ffi::RemainingRets rets, int64_t nc,
+                       int64_t nt, ffi::Span<const int32_t> parent,
+                       ffi::Span<const int32_t> order, ffi::Span<const int32_t> stim_node,
+                       ffi::Span<const int32_t> stim_kind, ffi::Span<const int32_t> rec_node,
+                       int64_t cn, int64_t threads) {
+  Layout L;
+  std::vector<Operand<Real>> ops;
+  int64_t batch = 0;
+  auto err = ReadLayout<Real>(args, nc, nt, parent, order, stim_node, stim_kind, rec_node, cn,
+                              &L, &ops, &batch);
+  if (!err.success()) return err;
+  auto rec = rets.get<ffi::AnyBuffer>(0);
+  if (rec.has_error()) return rec.error();
+  Real* traj = nullptr;
+  const int64_t width = L.n + 3 * L.nc;
+  if (rets.size() > 1) {
+    auto tr = rets.get<ffi::AnyBuffer>(1);
+    if (tr.has_error()) return tr.error();
+    if (static_cast<int64_t>(tr.value()->element_count()) != batch * (nt + 1) * width) {
+      return Fail("trajectory output has the wrong size");
+    }
+    traj = static_cast<Real*>(tr.value()->untyped_data());
+  }
+  if (static_cast<int64_t>(rec.value()->element_count()) != batch * nt * L.np) {
+    return Fail("record output has the wrong size");
+  }
+  Real* rec_all = static_cast<Real*>(rec.value()->untyped_data());
+  ForEach(batch, threads, [&](int64_t b) {
+    Inputs P;
+    LoadInputs(L, ops, b, &P);
+    Forward<Real>(L, P, rec_all + b * nt * L.np, traj ? traj + b * (nt + 1) * width : nullptr);
+  });
+  return ffi::Error::Success();
+}
+
+// Operands: the 17 inputs, then the trajectory and the records' cotangent; results: the
+// 17 inputs' cotangents, each with the batch shape of the call.
+template <typename Real>
+ffi::Error BackwardImpl(ffi::RemainingArgs args, ffi::RemainingRets rets, int64_t nc,
+                        int64_t nt, ffi::Span<const int32_t> parent,
+                        ffi::Span<const int32_t> order, ffi::Span<const int32_t> stim_node,
+                        ffi::Span<const int32_t> stim_kind, ffi::Span<const int32_t> rec_node,
+                        int64_t cn, int64_t threads) {
+  Layout L;
+  std::vector<Operand<Real>> ops;
+  int64_t batch = 0;
+  auto err = ReadLayout<Real>(args, nc, nt, parent, order, stim_node, stim_kind, rec_node, cn,
+                              &L, &ops, &batch);
+  if (!err.success()) return err;
+  if (args.size() != kNumInputs + 2 || rets.size() != kNumInputs) {
+    return Fail("the reverse call takes 19 operands and returns 17");
+  }
+  const int64_t width = L.n + 3 * L.nc;
+  auto tr = args.get<ffi::AnyBuffer>(kNumInputs);
+  auto rb = args.get<ffi::AnyBuffer>(kNumInputs + 1);
+  if (tr.has_error()) return tr.error();
+  if (rb.has_error()) return rb.error();
+  if (static_cast<int64_t>(tr->element_count()) != batch * (nt + 1) * width ||
+      static_cast<int64_t>(rb->element_count()) != batch * nt * L.np) {
+    return Fail("trajectory or record cotangent has the wrong size");
+  }
+  std::vector<Real*> outs(kNumInputs);
+  for (int k = 0; k < kNumInputs; ++k) {
+    auto o = rets.get<ffi::AnyBuffer>(k);
+    if (o.has_error()) return o.error();
+    if (static_cast<int64_t>(o.value()->element_count()) != batch * InputSize(L, k)) {
+      return Fail("cotangent " + std::to_string(k) + " has the wrong size");
+    }
+    outs[k] = static_cast<Real*>(o.value()->untyped_data());
+  }
+  const Real* traj = static_cast<const Real*>(tr->untyped_data());
+  const Real* rec_bar = static_cast<const Real*>(rb->untyped_data());
+  ForEach(batch, threads, [&](int64_t b) {
+    Inputs P, G;
+    LoadInputs(L, ops, b, &P);
+    Backward<Real>(L, P, traj + b * (nt + 1) * width, rec_bar + b * nt * L.np, &G);
+    for (int k = 0; k < kNumInputs; ++k) {
+      const int64_t size = InputSize(L, k);
+      Real* o = outs[k] + b * size;
+      for (int64_t i = 0; i < size; ++i) o[i] = static_cast<Real>(G.in[k][i]);
+    }
+  });
+  return ffi::Error::Success();
+}
+
+}  // namespace
+
+#define SYNAPTAX_HH_HANDLER(NAME, IMPL, REAL)             \
+  XLA_FFI_DEFINE_HANDLER_SYMBOL(NAME, IMPL<REAL>,         \
+                                ffi::Ffi::Bind()          \
+                                    .RemainingArgs()      \
+                                    .RemainingRets()      \
+                                    .Attr<int64_t>("nc")  \
+                                    .Attr<int64_t>("nt")  \
+                                    .Attr<ffi::Span<const int32_t>>("parent")    \
+                                    .Attr<ffi::Span<const int32_t>>("order")     \
+                                    .Attr<ffi::Span<const int32_t>>("stim_node") \
+                                    .Attr<ffi::Span<const int32_t>>("stim_kind") \
+                                    .Attr<ffi::Span<const int32_t>>("rec_node")  \
+                                    .Attr<int64_t>("cn")  \
+                                    .Attr<int64_t>("threads"));
+
+SYNAPTAX_HH_HANDLER(SynaptaxHHForwardF64, ForwardImpl, double)
+SYNAPTAX_HH_HANDLER(SynaptaxHHForwardF32, ForwardImpl, float)
+SYNAPTAX_HH_HANDLER(SynaptaxHHBackwardF64, BackwardImpl, double)
+SYNAPTAX_HH_HANDLER(SynaptaxHHBackwardF32, BackwardImpl, float)
