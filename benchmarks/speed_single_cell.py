@@ -8,13 +8,14 @@ All three run in this one process; times are minima over repeats.
 
 Figures (ratios first, worst cell): ``fwd_vs_jaxley`` our forward / Jaxley's,
 ``fwd_vs_neuron`` our forward / NEURON's, ``grad_over_fwd`` our gradient of a scalar loss
-w.r.t. every conductance (gnabar, gkbar, gl per compartment; the gradient compiled with
-``unroll=16``, the forward with the default 1, each the faster setting for it) / our
-forward,
+w.r.t. every conductance (gnabar, gkbar, gl per compartment) / our forward,
 ``batch_per_sim_vs_neuron`` per-simulation time of a vmapped batch of 64 parameter sets
 (sharded over one XLA host device per core) / one NEURON run, ``compile_vs_jaxley``
 our forward's compile time / Jaxley's (trace, lower and compile of a fresh jit, minimum
 over the repeats, after JAX's process start-up was paid on a trivial function).
+"Ours" is :func:`synaptax.simulate` with its defaults: these HH cells run in the fused
+native kernel (:mod:`synaptax.solver.hh`). The ``lax.scan`` path's forward and gradient
+(unroll 16, its faster setting for gradients) are reported beside them (``ms``).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ import jax.numpy as jnp
 
 import synaptax as sx
 from benchmarks._common import SHARED_DATA, best_of, finish
+from synaptax.solver.hh import use_fused
 from synaptax.testing.neuron_ref import run_neuron
 
 jax.config.update("jax_enable_x64", True)
@@ -65,13 +67,21 @@ def time_synaptax(path, t_max, repeats, batch):
     fwd(params).block_until_ready()
     t_fwd = best_of(lambda: fwd(params).block_until_ready(), repeats)
 
-    def loss(hh):
+    def loss(hh, unroll=1):
         p = eqx.tree_at(lambda q: q.channels[0], params, hh)
-        return jnp.mean(sx.simulate(model, p, stim, t_max, DT, record=rec, unroll=16))
+        return jnp.mean(sx.simulate(model, p, stim, t_max, DT, record=rec, unroll=unroll))
 
     grad = jax.jit(jax.grad(loss))
     jax.block_until_ready(grad(params.channels[0]))
     t_grad = best_of(lambda: jax.block_until_ready(grad(params.channels[0])), repeats)
+    # the lax.scan path, for reference (unroll 16 is its faster setting for gradients)
+    with use_fused(False):
+        fwd_scan = make()
+        grad_scan = jax.jit(jax.grad(lambda hh: loss(hh, 16)))
+        fwd_scan(params).block_until_ready()
+        jax.block_until_ready(grad_scan(params.channels[0]))
+    t_fwd_scan = best_of(lambda: fwd_scan(params).block_until_ready(), repeats)
+    t_grad_scan = best_of(lambda: jax.block_until_ready(grad_scan(params.channels[0])), repeats)
 
     scale = jnp.linspace(0.9, 1.1, batch)
     gna = params.channels[0].gnabar[None, :] * scale[:, None]
@@ -89,6 +99,8 @@ def time_synaptax(path, t_max, repeats, batch):
         "batch_per_sim": t_batch,
         "compile": compile_s,
         "ncomp": cell.n_compartments,
+        "fwd_scan": t_fwd_scan,
+        "grad_scan": t_grad_scan,
     }
 
 
@@ -166,6 +178,14 @@ def main() -> None:
         if jxl:
             r["fwd_vs_jaxley"] = ours["fwd"] / jxl["fwd"]
             r["compile_vs_jaxley"] = ours["compile"] / jxl["compile"]
+        r["ms"] = {k: round(ours[k] * 1e3, 2) for k in ("fwd", "grad", "batch_per_sim")}
+        r["ms"].update(
+            fwd_scan=round(ours["fwd_scan"] * 1e3, 2),
+            grad_scan=round(ours["grad_scan"] * 1e3, 2),
+            neuron=round(nrn["fwd"] * 1e3, 2),
+        )
+        if jxl:
+            r["ms"]["jaxley"] = round(jxl["fwd"] * 1e3, 2)
         per_cell[name] = r
         table.append((name, f"{ours['ncomp']} compartments"))
         table.append(
@@ -175,12 +195,18 @@ def main() -> None:
                 f"{ours['batch_per_sim'] * 1e3:.2f} ms / {ours['compile']:.2f} s",
             )
         )
+        table.append(
+            (
+                "  synaptax lax.scan path fwd / grad",
+                f"{ours['fwd_scan'] * 1e3:.1f} / {ours['grad_scan'] * 1e3:.1f} ms",
+            )
+        )
         table.append(("  NEURON fwd", f"{nrn['fwd'] * 1e3:.1f} ms"))
         if jxl:
             table.append(
                 ("  Jaxley fwd / compile", f"{jxl['fwd'] * 1e3:.1f} ms / {jxl['compile']:.2f} s")
             )
-        table.append(("  ratios", ", ".join(f"{k} {v:.3f}" for k, v in r.items())))
+        table.append(("  ratios", ", ".join(f"{k} {v:.3f}" for k, v in r.items() if k != "ms")))
     keys = [
         "fwd_vs_jaxley",
         "fwd_vs_neuron",
