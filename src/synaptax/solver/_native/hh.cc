@@ -107,17 +107,18 @@ template <bool kSlopes>
 inline Rates HHRates(double v) {
   Rates r;
   const double u = v + 65.0;
-  const double e10 = Exp(-u * 0.1);
   const double e18 = Exp(-u * (1.0 / 18.0));
   const double e80 = Exp(-u * (1.0 / 80.0));
+  const double e40 = e80 * e80;
+  const double e20 = e40 * e40;
+  const double e10 = e20 * e20;  // exp(-u / 10) to about 10 ulp
   double fm, dfm, fn, dfn;
   Vtrap<kSlopes>(25.0 - u, kE25 * e10, &fm, &dfm);
   Vtrap<kSlopes>(10.0 - u, kE1 * e10, &fn, &dfn);
   r.am = 0.1 * fm;
   r.an = 0.01 * fn;
   r.bm = 4.0 * e18;
-  const double e40 = e80 * e80;
-  r.ah = 0.07 * e40 * e40;
+  r.ah = 0.07 * e20;
   r.bh = 1.0 / (kE3 * e10 + 1.0);
   r.bn = 0.125 * e80;
   if constexpr (kSlopes) {
@@ -228,7 +229,8 @@ void LoadInputs(const Layout& L, const std::vector<Operand<Real>>& ops, int64_t 
   for (int k = 0; k < kNumInputs; ++k) out->in[k] = ToDouble(ops[k].at(b), InputSize(L, k));
 }
 
-// This step's diagonal and right-hand side from the state (v, m, h, q = n gate).
+// This step's diagonal and (with kRhs) right-hand side from the state (v, m, h, q = n).
+template <bool kRhs>
 inline void Assemble(const Layout& L, const Inputs& P, int64_t t, const double* v,
                      const double* m, const double* h, const double* q, double* d,
                      double* x) {
@@ -241,17 +243,17 @@ inline void Assemble(const Layout& L, const Inputs& P, int64_t t, const double* 
     const double q2 = q[i] * q[i];
     const double gq = gk[i] * q2 * q2;
     d[i] = dax[i] + cap[i] + gn + gq + gl[i];
-    x[i] = cap[i] * v[i] + gn * ena[i] + gq * ek[i] + il[i];
+    if constexpr (kRhs) x[i] = cap[i] * v[i] + gn * ena[i] + gq * ek[i] + il[i];
   }
   for (int64_t i = L.nc; i < L.n; ++i) {
     d[i] = dax[i];
-    x[i] = 0.0;
+    if constexpr (kRhs) x[i] = 0.0;
   }
   const double* xs = P.in[kXs].data() + t * L.ns;
   const double* sc = P.in[kScale].data();
   for (int64_t s = 0; s < L.ns; ++s) {
     const int32_t j = L.stim_node[s];
-    x[j] += sc[s] * xs[s];
+    if constexpr (kRhs) x[j] += sc[s] * xs[s];
     if (L.stim_kind[s]) d[j] += sc[s];
   }
 }
@@ -275,7 +277,7 @@ void Forward(const Layout& L, const Inputs& P, Real* rec, Real* traj) {
   };
   if (traj) keep(0);
   for (int64_t t = 0; t < L.nt; ++t) {
-    Assemble(L, P, t, v.data(), m.data(), h.data(), q.data(), d.data(), x.data());
+    Assemble<true>(L, P, t, v.data(), m.data(), h.data(), q.data(), d.data(), x.data());
     TreeSolve(L, lo, up, d.data(), x.data());
     if (L.cn) {
       for (int64_t i = 0; i < n; ++i) v[i] = 2.0 * x[i] - v[i];
@@ -295,56 +297,151 @@ void Forward(const Layout& L, const Inputs& P, Real* rec, Real* traj) {
   }
 }
 
+// The arrays one pass of the reverse sweep reads and writes (see ReversePass).
+struct Pass {
+  const double *rb, *u, *v, *m, *h, *q, *mp, *hp, *qp;
+  const double *gna, *gk, *ena, *ek, *gl, *cap, *dax;
+  double dtq;
+  double *gna_b, *gk_b, *ena_b, *ek_b, *gl_b, *il_b, *cap_b, *vb, *mb, *hb, *qb, *d;
+};
+
+// One pass over the compartments of the reverse sweep, fusing up to three loops.
+// kF: the reverse of step t's assembly, from its solve (rb = A^-T ub, u) and the state
+// (v, m, h, q) before step t: adds to the parameters' cotangents, to vb (v's) and to
+// mb, hb, qb (the gates'). kB: then the reverse of step t-1's gate update at the
+// potential v from the gates (mp, hp, qp) before it: mb, hb, qb become those gates'
+// cotangents and vb gains v's share; and step t-1's diagonal (centres) into d.
+// Returns the cotangent of dtq.
+template <bool kF, bool kB>
+inline double ReversePass(const Pass& a, int64_t nc) {
+  // local restrict-qualified copies: the arrays never overlap, and the loop vectorises
+  const double *__restrict rb = a.rb, *__restrict u = a.u, *__restrict v = a.v;
+  const double *__restrict m = a.m, *__restrict h = a.h, *__restrict q = a.q;
+  const double *__restrict mp = a.mp, *__restrict hp = a.hp, *__restrict qp = a.qp;
+  const double *__restrict gna = a.gna, *__restrict gk = a.gk, *__restrict ena = a.ena;
+  const double *__restrict ek = a.ek, *__restrict gl = a.gl, *__restrict cap = a.cap;
+  const double* __restrict dax = a.dax;
+  double *__restrict gna_b = a.gna_b, *__restrict gk_b = a.gk_b, *__restrict ena_b = a.ena_b;
+  double *__restrict ek_b = a.ek_b, *__restrict gl_b = a.gl_b, *__restrict il_b = a.il_b;
+  double *__restrict cap_b = a.cap_b, *__restrict vb = a.vb, *__restrict mb = a.mb;
+  double *__restrict hb = a.hb, *__restrict qb = a.qb, *__restrict d = a.d;
+  const double dtq = a.dtq;
+  double qsum = 0.0;
+#pragma omp simd reduction(+ : qsum)
+  for (int64_t i = 0; i < nc; ++i) {
+    if constexpr (kF) {
+      const double r = rb[i], db = -r * u[i];
+      const double mi = m[i], hi = h[i], qi = q[i];
+      const double m2 = mi * mi, q2 = qi * qi;
+      const double m3h = m2 * mi * hi, q4 = q2 * q2;
+      const double x = db + r * ena[i], y = db + r * ek[i];
+      gna_b[i] += x * m3h;
+      gk_b[i] += y * q4;
+      ena_b[i] += r * gna[i] * m3h;
+      ek_b[i] += r * gk[i] * q4;
+      gl_b[i] += db;
+      il_b[i] += r;
+      cap_b[i] += db + r * v[i];
+      vb[i] += r * cap[i];
+      mb[i] += x * gna[i] * 3.0 * m2 * hi;
+      hb[i] += x * gna[i] * m2 * mi;
+      qb[i] += y * gk[i] * 4.0 * q2 * qi;
+    }
+    if constexpr (kB) {
+      const Rates r = HHRates<true>(v[i]);
+      double vacc = 0.0, qacc = 0.0;
+      const double mi = mp[i], hi = hp[i], qi = qp[i];
+      mb[i] = GateBack(mi, r.am, r.bm, r.dam, r.dbm, dtq, mb[i], &vacc, &qacc);
+      hb[i] = GateBack(hi, r.ah, r.bh, r.dah, r.dbh, dtq, hb[i], &vacc, &qacc);
+      qb[i] = GateBack(qi, r.an, r.bn, r.dan, r.dbn, dtq, qb[i], &vacc, &qacc);
+      vb[i] += vacc;
+      qsum += qacc;
+      const double q2 = qi * qi;
+      d[i] = dax[i] + cap[i] + gna[i] * mi * mi * mi * hi + gk[i] * q2 * q2 + gl[i];
+    }
+  }
+  return qsum;
+}
+
 template <typename Real>
 void Backward(const Layout& L, const Inputs& P, const Real* traj, const Real* rec_bar,
               Inputs* G) {
-  const int64_t n = L.n, nc = L.nc, width = n + 3 * nc;
+  const int64_t n = L.n, nc = L.nc, nt = L.nt, width = n + 3 * nc;
   for (int k = 0; k < kNumInputs; ++k) G->in[k].assign(InputSize(L, k), 0.0);
-  const double *gna = P.in[kGna].data(), *gk = P.in[kGk].data(), *ena = P.in[kEna].data(),
-               *ek = P.in[kEk].data(), *cap = P.in[kCap].data();
   const double *lo = P.in[kLower].data(), *up = P.in[kUpper].data();
-  const double dtq = P.in[kDtq][0];
-  double *gna_b = G->in[kGna].data(), *gk_b = G->in[kGk].data(), *ena_b = G->in[kEna].data(),
-         *ek_b = G->in[kEk].data(), *gl_b = G->in[kGleak].data(), *il_b = G->in[kIl0].data(),
-         *cap_b = G->in[kCap].data(), *lo_b = G->in[kLower].data(),
-         *up_b = G->in[kUpper].data(), *dax_b = G->in[kDax].data(),
-         *xs_b = G->in[kXs].data(), *sc_b = G->in[kScale].data();
+  const double *dax = P.in[kDax].data(), *sc = P.in[kScale].data();
+  double *lo_b = G->in[kLower].data(), *up_b = G->in[kUpper].data(),
+         *dax_b = G->in[kDax].data(), *xs_b = G->in[kXs].data(), *sc_b = G->in[kScale].data();
   double dtq_b = 0.0;
-  // cotangents of the state after the step being reversed
+  // vb: cotangent of the potential after the step being reversed; mb, hb, qb: of the
+  // gates before it (once its gate update is reversed)
   std::vector<double> vb(n, 0.0), mb(nc, 0.0), hb(nc, 0.0), qb(nc, 0.0);
-  std::vector<double> d(n), x(n), u(n), ub(n), vb_prev(n);
-  // the stored states as double: read in place, or converted one step at a time
-  std::vector<double> conv0(std::is_same_v<Real, double> ? 0 : width), conv1(conv0.size());
-  auto state = [&](int64_t t, std::vector<double>& buf) -> const double* {
+  std::vector<double> d(n), u(n), ub(n), vb_prev(n);
+  std::vector<int32_t> psafe(n);  // roots point at themselves, with has_parent 0
+  std::vector<double> has_parent(n);
+  for (int64_t i = 0; i < n; ++i) {
+    psafe[i] = L.parent[i] >= 0 ? L.parent[i] : static_cast<int32_t>(i);
+    has_parent[i] = L.parent[i] >= 0 ? 1.0 : 0.0;
+  }
+  // the stored states as double: read in place, or converted (three live at a time)
+  constexpr bool kDouble = std::is_same_v<Real, double>;
+  std::vector<double> conv[3];
+  int slot = 0;
+  auto state = [&](int64_t t) -> const double* {
     const Real* o = traj + t * width;
-    if constexpr (std::is_same_v<Real, double>) {
+    if constexpr (kDouble) {
       return o;
     } else {
-      for (int64_t i = 0; i < width; ++i) buf[i] = o[i];
+      std::vector<double>& buf = conv[slot++ % 3];
+      buf.assign(o, o + width);
       return buf.data();
     }
   };
-  const double* s1 = state(L.nt, conv1);
-  for (int64_t t = L.nt - 1; t >= 0; --t) {
-    const double* s0 = state(t, conv0);
-    const double *v0 = s0, *m0 = v0 + n, *h0 = m0 + nc, *q0 = h0 + nc;
-    const double* v1 = s1;
-    for (int64_t p = 0; p < L.np; ++p) vb[L.rec_node[p]] += rec_bar[t * L.np + p];
-    // the gates' step, at the new potential v1
-    double qsum = 0.0;
-    double *vbp = vb.data(), *mbp = mb.data(), *hbp = hb.data(), *qbp = qb.data();
-#pragma omp simd reduction(+ : qsum)
-    for (int64_t i = 0; i < nc; ++i) {
-      const double vi = v1[i];
-      const Rates r = HHRates<true>(vi);
-      double vacc = 0.0, qacc = 0.0;
-      mbp[i] = GateBack(m0[i], r.am, r.bm, r.dam, r.dbm, dtq, mbp[i], &vacc, &qacc);
-      hbp[i] = GateBack(h0[i], r.ah, r.bh, r.dah, r.dbh, dtq, hbp[i], &vacc, &qacc);
-      qbp[i] = GateBack(q0[i], r.an, r.bn, r.dan, r.dbn, dtq, qbp[i], &vacc, &qacc);
-      vbp[i] += vacc;
-      qsum += qacc;
+  Pass a{};
+  a.gna = P.in[kGna].data();
+  a.gk = P.in[kGk].data();
+  a.ena = P.in[kEna].data();
+  a.ek = P.in[kEk].data();
+  a.gl = P.in[kGleak].data();
+  a.cap = P.in[kCap].data();
+  a.dax = dax;
+  a.dtq = P.in[kDtq][0];
+  a.gna_b = G->in[kGna].data();
+  a.gk_b = G->in[kGk].data();
+  a.ena_b = G->in[kEna].data();
+  a.ek_b = G->in[kEk].data();
+  a.gl_b = G->in[kGleak].data();
+  a.il_b = G->in[kIl0].data();
+  a.cap_b = G->in[kCap].data();
+  a.mb = mb.data();
+  a.hb = hb.data();
+  a.qb = qb.data();
+  a.d = d.data();
+  a.rb = ub.data();
+  a.u = u.data();
+  auto gates = [&](const double* s, const double** m, const double** h, const double** q) {
+    *m = s + n;
+    *h = s + n + nc;
+    *q = s + n + 2 * nc;
+  };
+  auto add_records = [&](int64_t t, double* vbt) {
+    for (int64_t p = 0; p < L.np; ++p) vbt[L.rec_node[p]] += rec_bar[t * L.np + p];
+  };
+  // the last step's gate update, and its diagonal
+  const double* s1 = state(nt);
+  const double* s0 = state(nt - 1);
+  add_records(nt - 1, vb.data());
+  a.v = s1;
+  a.vb = vb.data();
+  gates(s0, &a.mp, &a.hp, &a.qp);
+  dtq_b += ReversePass<false, true>(a, nc);
+  for (int64_t t = nt - 1; t >= 0; --t) {
+    // here vb is complete for v_{t+1} and d holds step t's diagonal at the centres
+    const double *v0 = s0, *v1 = s1;
+    for (int64_t i = nc; i < n; ++i) d[i] = dax[i];
+    for (int64_t s = 0; s < L.ns; ++s) {
+      if (L.stim_kind[s]) d[L.stim_node[s]] += sc[s];
     }
-    dtq_b += qsum;
     // v1 = u (backward Euler) or 2u - v0 (Crank-Nicolson)
     if (L.cn) {
       for (int64_t i = 0; i < n; ++i) {
@@ -358,47 +455,37 @@ void Backward(const Layout& L, const Inputs& P, const Real* traj, const Real* re
       std::copy(v1, v1 + n, u.begin());
     }
     // the transposed tree solve: A^T rb = ub, A^T swaps the off-diagonals
-    Assemble(L, P, t, v0, m0, h0, q0, d.data(), x.data());
     TreeSolve(L, up, lo, d.data(), ub.data());
-    const double* rb = ub.data();
+    const double *rb = ub.data(), *up_ = u.data();
+#pragma omp simd
     for (int64_t i = 0; i < n; ++i) {
-      const int32_t p = L.parent[i];
-      dax_b[i] -= rb[i] * u[i];
-      if (p >= 0) {
-        lo_b[i] -= rb[i] * u[p];
-        up_b[i] -= rb[p] * u[i];
-      }
+      const int32_t p = psafe[i];
+      dax_b[i] -= rb[i] * up_[i];
+      lo_b[i] -= has_parent[i] * rb[i] * up_[p];
+      up_b[i] -= has_parent[i] * rb[p] * up_[i];
     }
     const double* xs = P.in[kXs].data() + t * L.ns;
-    const double* sc = P.in[kScale].data();
     for (int64_t s = 0; s < L.ns; ++s) {
       const int32_t j = L.stim_node[s];
       xs_b[t * L.ns + s] = rb[j] * sc[s];
       sc_b[s] += rb[j] * xs[s] - (L.stim_kind[s] ? rb[j] * u[j] : 0.0);
     }
-    // the assembly, at the state before the step
-    double* vbq = vb_prev.data();
-#pragma omp simd
-    for (int64_t i = 0; i < nc; ++i) {
-      const double r = rb[i], db = -r * u[i];
-      const double mi = m0[i], hi = h0[i], qi = q0[i];
-      const double m2 = mi * mi, q2 = qi * qi;
-      const double a = db + r * ena[i], c = db + r * ek[i];
-      gna_b[i] += a * m2 * mi * hi;
-      gk_b[i] += c * q2 * q2;
-      ena_b[i] += r * gna[i] * m2 * mi * hi;
-      ek_b[i] += r * gk[i] * q2 * q2;
-      gl_b[i] += db;
-      il_b[i] += r;
-      cap_b[i] += db + r * v0[i];
-      vbq[i] += r * cap[i];
-      mbp[i] += a * gna[i] * 3.0 * m2 * hi;
-      hbp[i] += a * gna[i] * m2 * mi;
-      qbp[i] += c * gk[i] * 4.0 * q2 * qi;
+    // step t's assembly, fused with step t-1's gate update and diagonal
+    a.v = v0;
+    a.vb = vb_prev.data();
+    gates(s0, &a.m, &a.h, &a.q);
+    const double* sp = nullptr;
+    if (t > 0) {
+      sp = state(t - 1);
+      add_records(t - 1, vb_prev.data());
+      gates(sp, &a.mp, &a.hp, &a.qp);
+      dtq_b += ReversePass<true, true>(a, nc);
+    } else {
+      ReversePass<true, false>(a, nc);
     }
     std::swap(vb, vb_prev);
-    if constexpr (!std::is_same_v<Real, double>) std::swap(conv0, conv1);
-    s1 = std::is_same_v<Real, double> ? s0 : conv1.data();
+    s1 = s0;
+    s0 = sp;
   }
   G->in[kV0] = vb;
   G->in[kM0] = mb;
