@@ -302,8 +302,8 @@ def simulate(
             ``checkpoint``. ``None`` (default) uses it where it applies; ``True``
             raises where it does not (saying why); ``False`` always runs the
             ``lax.scan``. Measured on CA1 n120 (624 compartments, HH, 4,000 steps, 2-core
-            CPU, ``benchmarks/speed_single_cell.py``): forward 54.8 -> 31.3 ms, gradient
-            169.3 -> 90.7 ms. ``unroll`` does not apply to it. Its reverse pass keeps
+            CPU, ``benchmarks/speed_single_cell.py``): forward 54.9 -> 31.5 ms, gradient
+            169.7 -> 87.6 ms. ``unroll`` does not apply to it. Its reverse pass keeps
             every step's state (8 (n + 3 n_center) bytes per step in float64: 80 MB for
             CA1's 4,000 steps); use ``checkpoint`` (the scan) to bound memory instead.
 
