@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import jax
@@ -23,6 +24,13 @@ def shared_data(*parts: str) -> Path:
         pytest.skip(f"shared data not available: {path}")
     return path
 
+
+# Native (C++) kernels: skipped off CPU or without a compiler only; a kernel that fails to
+# build fails its tests (available() then warns, and warnings are errors).
+needs_compiler = pytest.mark.skipif(
+    jax.default_backend() != "cpu" or shutil.which(os.environ.get("CXX", "g++")) is None,
+    reason="native kernels need the CPU backend and a C++ compiler",
+)
 
 NMODL = Path(__file__).parent / "nmodl"
 

@@ -9,11 +9,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from conftest import needs_compiler
 
 import synaptax as sx
 from synaptax.solver import hh as fused_hh
 
-pytestmark = pytest.mark.skipif(not fused_hh.available(), reason="no C++ compiler / not CPU")
+pytestmark = needs_compiler
 
 # a soma, a branching dendrite and an axon (7 points, 6 sections)
 SWC = """\
@@ -87,6 +88,22 @@ def test_fused_gradients_equal_the_scan_adjoint(cell, method):
     assert float(jnp.abs(got[0].celsius)) > 0.0 and float(jnp.abs(got[0].radius).max()) > 0.0
 
 
+@pytest.mark.parametrize("checkpoint", [2, 7, 10_000])
+def test_fused_checkpointed_gradients(cell, checkpoint):
+    """With ``checkpoint=k`` the reverse pass recomputes the steps between kept states:
+    the same gradients (k = 7 leaves a partial last segment; k > steps keeps only t = 0)."""
+    model, params, wave, hold = _inputs(cell)
+    tip = cell.location(3, 0.5)
+
+    def loss(p, w, k):
+        stim = [sx.CurrentClamp(cell.soma, w), sx.VoltageClamp(tip, hold, rs=2.0)]
+        out = sx.simulate(model, p, stim, T, DT, record=[("v", 0), ("v", tip)], checkpoint=k)
+        return jnp.sum(jnp.sin(out / 10.0))
+
+    grad = jax.grad(loss, argnums=(0, 1))
+    _leaves_close(grad(params, wave, None), grad(params, wave, checkpoint), 1e-12)
+
+
 def test_fused_under_vmap_and_jit(cell):
     """A batch of parameter sets and stimuli runs in one call (threads) and equals the
     simulations run one by one, values and gradients."""
@@ -147,7 +164,7 @@ def test_fused_is_the_default_only_where_it_applies(cell, tmp_path):
     with pytest.raises(ValueError, match="records 'v' only"):
         sx.simulate(model, params, stim, T, DT, record=[("HH.m", cell.soma)], fused=True)
     with pytest.raises(ValueError, match="own adjoint"):
-        sx.simulate(model, params, stim, T, DT, record=[("v", 0)], fused=True, checkpoint=10)
+        sx.simulate(model, params, stim, T, DT, record=[("v", 0)], fused=True, adjoint=False)
     path = tmp_path / "c.swc"
     path.write_text(SWC)
     other = sx.Cell.from_swc(path, nseg=1)

@@ -5,12 +5,13 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from conftest import needs_compiler
 
 from synaptax import snn
 from synaptax.snn import _events
 from synaptax.snn._network import _simulate_reference
 
-needs_kernel = pytest.mark.skipif(not _events.available(), reason="no C++ compiler / not CPU")
+needs_kernel = needs_compiler
 
 
 @needs_kernel

@@ -5,11 +5,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from conftest import needs_compiler
 
 from synaptax import snn
-from synaptax.snn import _fused
 
-needs_kernel = pytest.mark.skipif(not _fused.available(), reason="no C++ compiler / not CPU")
+needs_kernel = needs_compiler
 
 SURROGATES = {
     "fast_sigmoid": snn.fast_sigmoid(10.0),

@@ -17,6 +17,7 @@ import platform
 import shutil
 import subprocess
 import tempfile
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,10 @@ _SYMBOLS = {"float64": "SynaptaxHinesF64", "float32": "SynaptaxHinesF32"}
 
 class NativeSolverUnavailable(RuntimeError):
     """The native CPU tree solver could not be built or loaded."""
+
+
+class NativeBuildFailed(NativeSolverUnavailable):
+    """A C++ compiler was found but compiling a kernel failed."""
 
 
 def _cache_dir() -> Path:
@@ -92,9 +97,7 @@ def build_library(
         cmd += [str(source), "-o", str(tmp_lib)]
         proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
         if proc.returncode != 0:
-            raise NativeSolverUnavailable(
-                f"compiling {what} failed ({' '.join(cmd)}):\n{proc.stderr}"
-            )
+            raise NativeBuildFailed(f"compiling {what} failed ({' '.join(cmd)}):\n{proc.stderr}")
         os.replace(tmp_lib, target)  # atomic: never a half-written library in the cache
     return target
 
@@ -152,7 +155,14 @@ class NativeKernel:
             if ok:
                 try:
                     self.register()
-                except (NativeSolverUnavailable, OSError):
+                except NativeBuildFailed as err:  # say so: this is a bug or a broken setup
+                    warnings.warn(
+                        f"{self.what} failed to build; the slower JAX path runs instead: {err}",
+                        RuntimeWarning,
+                        stacklevel=2,
+                    )
+                    ok = False
+                except (NativeSolverUnavailable, OSError):  # no compiler: the JAX path runs
                     ok = False
             self._available = ok
         return self._available

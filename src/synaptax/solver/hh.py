@@ -64,7 +64,11 @@ def enabled_by_default() -> bool:
 
 @dataclass(frozen=True, eq=False)
 class Layout:
-    """What the kernel needs to know besides the arrays (fixed per compiled model)."""
+    """What the kernel needs to know besides the arrays (fixed per compiled model).
+
+    ``checkpoint``: the forward keeps the state every ``checkpoint`` steps for the
+    reverse pass, which recomputes the steps in between (1: keeps every step's state).
+    """
 
     parent: np.ndarray
     order: np.ndarray
@@ -74,19 +78,20 @@ class Layout:
     stim_kind: np.ndarray  # 0: current (rhs only), 1: voltage clamp (rhs and diagonal)
     rec_node: np.ndarray
     crank_nicolson: bool
+    checkpoint: int = 1
+
+    @property
+    def trajectory_rows(self) -> int:
+        return self.n_steps // self.checkpoint + 1
 
     def attrs(self) -> dict:
-        i32 = lambda a: np.ascontiguousarray(a, dtype=np.int32)
+        n = int(self.parent.shape[0])
+        dims = [n, self.n_center, self.n_steps, len(self.stim_node), len(self.rec_node)]
+        dims += [int(self.crank_nicolson), self.checkpoint, THREADS]
+        tables = [self.parent, self.order, self.stim_node, self.stim_kind, self.rec_node]
         return {
-            "nc": int(self.n_center),
-            "nt": int(self.n_steps),
-            "parent": i32(self.parent),
-            "order": i32(self.order),
-            "stim_node": i32(self.stim_node),
-            "stim_kind": i32(self.stim_kind),
-            "rec_node": i32(self.rec_node),
-            "cn": int(self.crank_nicolson),
-            "threads": int(THREADS),
+            "dims": np.asarray(dims, dtype=np.int64),
+            "tables": np.concatenate([np.asarray(a, np.int32).ravel() for a in tables]),
         }
 
 
@@ -115,7 +120,7 @@ def _runner(layout: Layout, dtype):
         return call("forward", [(nt, n_rec)], *args)[0]
 
     def fused_fwd(*args):
-        rec, traj = call("forward", [(nt, n_rec), (nt + 1, width)], *args)
+        rec, traj = call("forward", [(nt, n_rec), (layout.trajectory_rows, width)], *args)
         return rec, (args, traj)
 
     def fused_bwd(res, rec_bar):

@@ -159,6 +159,8 @@ inline double GateBack(double x, double a, double b, double da, double db, doubl
 struct Layout {
   int64_t n = 0, nc = 0, nt = 0, ns = 0, np = 0;
   bool cn = false;
+  int64_t ckpt = 1;     // the forward keeps the state every ckpt steps for the reverse
+  int64_t threads = 0;  // 0: one per hardware thread
   const int32_t* parent = nullptr;
   const int32_t* order = nullptr;
   const int32_t* stim_node = nullptr;
@@ -258,44 +260,65 @@ inline void Assemble(const Layout& L, const Inputs& P, int64_t t, const double* 
   }
 }
 
-template <typename Real>
-void Forward(const Layout& L, const Inputs& P, Real* rec, Real* traj) {
-  const int64_t n = L.n, nc = L.nc, width = n + 3 * nc;
-  std::vector<double> v = P.in[kV0], m = P.in[kM0], h = P.in[kH0], q = P.in[kN0];
-  std::vector<double> d(n), x(n);
-  const double dtq = P.in[kDtq][0];
-  const double *lo = P.in[kLower].data(), *up = P.in[kUpper].data();
-  auto keep = [&](int64_t t) {
-    Real* o = traj + t * width;
-    auto put = [](Real* dst, const std::vector<double>& src) {
-      for (size_t i = 0; i < src.size(); ++i) dst[i] = static_cast<Real>(src[i]);
-    };
-    put(o, v);
-    put(o + n, m);
-    put(o + n + nc, h);
-    put(o + n + 2 * nc, q);
-  };
-  if (traj) keep(0);
-  for (int64_t t = 0; t < L.nt; ++t) {
+// The model's state and the solver's scratch space.
+struct State {
+  std::vector<double> v, m, h, q, d, x;
+  explicit State(const Inputs& P)
+      : v(P.in[kV0]), m(P.in[kM0]), h(P.in[kH0]), q(P.in[kN0]), d(v.size()), x(v.size()) {}
+
+  // Advance by step t.
+  void Step(const Layout& L, const Inputs& P, int64_t t) {
     Assemble<true>(L, P, t, v.data(), m.data(), h.data(), q.data(), d.data(), x.data());
-    TreeSolve(L, lo, up, d.data(), x.data());
+    TreeSolve(L, P.in[kLower].data(), P.in[kUpper].data(), d.data(), x.data());
     if (L.cn) {
-      for (int64_t i = 0; i < n; ++i) v[i] = 2.0 * x[i] - v[i];
+      for (int64_t i = 0; i < L.n; ++i) v[i] = 2.0 * x[i] - v[i];
     } else {
       std::swap(v, x);
     }
+    const double dtq = P.in[kDtq][0];
     double *vp = v.data(), *mp = m.data(), *hp = h.data(), *qp = q.data();
 #pragma omp simd
-    for (int64_t i = 0; i < nc; ++i) {
+    for (int64_t i = 0; i < L.nc; ++i) {
       const Rates r = HHRates<false>(vp[i]);
       mp[i] = GateStep(mp[i], r.am, r.bm, dtq);
       hp[i] = GateStep(hp[i], r.ah, r.bh, dtq);
       qp[i] = GateStep(qp[i], r.an, r.bn, dtq);
     }
-    for (int64_t p = 0; p < L.np; ++p) rec[t * L.np + p] = static_cast<Real>(v[L.rec_node[p]]);
-    if (traj) keep(t + 1);
+  }
+
+  // Write (v, m, h, q) to o, or read it from o.
+  template <typename Real>
+  void Put(Real* o) const {
+    const std::vector<double>* parts[] = {&v, &m, &h, &q};
+    for (const auto* part : parts) {
+      for (double value : *part) *o++ = static_cast<Real>(value);
+    }
+  }
+  template <typename Real>
+  void Get(const Real* o) {
+    std::vector<double>* parts[] = {&v, &m, &h, &q};
+    for (auto* part : parts) {
+      for (double& value : *part) value = *o++;
+    }
+  }
+};
+
+// The simulation; with traj, the state before step t for every t % ckpt == 0 (row
+// t / ckpt), the state after the last step too when ckpt is 1.
+template <typename Real>
+void Forward(const Layout& L, const Inputs& P, Real* rec, Real* traj) {
+  const int64_t width = L.n + 3 * L.nc;
+  State s(P);
+  if (traj) s.Put(traj);
+  for (int64_t t = 0; t < L.nt; ++t) {
+    s.Step(L, P, t);
+    for (int64_t p = 0; p < L.np; ++p) rec[t * L.np + p] = static_cast<Real>(s.v[L.rec_node[p]]);
+    if (traj && (t + 1) % L.ckpt == 0) s.Put(traj + (t + 1) / L.ckpt * width);
   }
 }
+
+// Rows of the forward's stored trajectory.
+inline int64_t TrajRows(const Layout& L) { return L.nt / L.ckpt + 1; }
 
 // The arrays one pass of the reverse sweep reads and writes (see ReversePass).
 struct Pass {
@@ -383,11 +406,33 @@ void Backward(const Layout& L, const Inputs& P, const Real* traj, const Real* re
     psafe[i] = L.parent[i] >= 0 ? L.parent[i] : static_cast<int32_t>(i);
     has_parent[i] = L.parent[i] >= 0 ? 1.0 : 0.0;
   }
-  // the stored states as double: read in place, or converted (three live at a time)
+  // The state before step t. With ckpt 1 the trajectory holds them all (read in place,
+  // or converted to double: three live at a time). Otherwise it holds every ckpt-th, and
+  // segment c (states c ckpt .. (c + 1) ckpt) is recomputed from its first state into one
+  // of two buffers: the three states live at a time span at most two segments.
   constexpr bool kDouble = std::is_same_v<Real, double>;
-  std::vector<double> conv[3];
+  const int64_t k = L.ckpt;
+  std::vector<double> conv[3], seg[2];
+  int64_t seg_id[2] = {-1, -1};
   int slot = 0;
+  State work(P);
   auto state = [&](int64_t t) -> const double* {
+    if (k > 1) {
+      const int64_t c = t == 0 ? 0 : (t - 1) / k;
+      std::vector<double>& buf = seg[c % 2];
+      if (seg_id[c % 2] != c) {
+        const int64_t first = c * k, last = std::min(first + k, nt);
+        buf.resize((k + 1) * width);
+        work.Get(traj + c * width);
+        work.Put(buf.data());
+        for (int64_t j = first; j < last; ++j) {
+          work.Step(L, P, j);
+          work.Put(buf.data() + (j + 1 - first) * width);
+        }
+        seg_id[c % 2] = c;
+      }
+      return buf.data() + (t - c * k) * width;
+    }
     const Real* o = traj + t * width;
     if constexpr (kDouble) {
       return o;
@@ -517,27 +562,31 @@ template <typename Real>
 constexpr ffi::DataType kType =
     std::is_same_v<Real, double> ? ffi::DataType::F64 : ffi::DataType::F32;
 
+// dims = (n, nc, nt, ns, np, cn, ckpt, threads); tables = parent (n), order (n),
+// stimulus nodes (ns), stimulus kinds (ns), recorded nodes (np).
 template <typename Real>
-ffi::Error ReadLayout(ffi::RemainingArgs args, int64_t nc, int64_t nt,
-                      ffi::Span<const int32_t> parent, ffi::Span<const int32_t> order,
-                      ffi::Span<const int32_t> stim_node, ffi::Span<const int32_t> stim_kind,
-                      ffi::Span<const int32_t> rec_node, int64_t cn, Layout* L,
+ffi::Error ReadLayout(ffi::RemainingArgs args, ffi::Span<const int64_t> dims,
+                      ffi::Span<const int32_t> tables, Layout* L,
                       std::vector<Operand<Real>>* ops, int64_t* batch) {
-  L->n = static_cast<int64_t>(parent.size());
-  L->nc = nc;
-  L->nt = nt;
-  L->ns = static_cast<int64_t>(stim_node.size());
-  L->np = static_cast<int64_t>(rec_node.size());
-  L->cn = cn != 0;
-  L->parent = parent.begin();
-  L->order = order.begin();
-  L->stim_node = stim_node.begin();
-  L->stim_kind = stim_kind.begin();
-  L->rec_node = rec_node.begin();
-  if (static_cast<int64_t>(order.size()) != L->n || stim_kind.size() != stim_node.size() ||
-      nc > L->n) {
-    return Fail("inconsistent tree or stimulus tables");
+  if (dims.size() != 8) return Fail("dims must hold 8 sizes");
+  L->n = dims[0];
+  L->nc = dims[1];
+  L->nt = dims[2];
+  L->ns = dims[3];
+  L->np = dims[4];
+  L->cn = dims[5] != 0;
+  L->ckpt = dims[6];
+  L->threads = dims[7];
+  if (static_cast<int64_t>(tables.size()) != 2 * L->n + 2 * L->ns + L->np || L->nc > L->n ||
+      L->n <= 0 || L->nt < 1 || L->ckpt < 1) {
+    return Fail("inconsistent sizes or tables");
   }
+  const int32_t* tab = tables.begin();
+  L->parent = tab;
+  L->order = tab + L->n;
+  L->stim_node = tab + 2 * L->n;
+  L->stim_kind = L->stim_node + L->ns;
+  L->rec_node = L->stim_kind + L->ns;
   if (args.size() < kNumInputs) return Fail("too few operands");
   auto v0 = args.get<ffi::AnyBuffer>(kV0);
   if (v0.has_error()) return v0.error();
@@ -563,38 +612,47 @@ ffi::Error ReadLayout(ffi::RemainingArgs args, int64_t nc, int64_t nt,
   return ffi::Error::Success();
 }
 
+// A result (or operand) buffer of exactly `count` elements.
+template <typename Buffers, typename T>
+ffi::Error Sized(Buffers& bufs, size_t index, int64_t count, const char* what, T** out) {
+  auto b = bufs.template get<ffi::AnyBuffer>(index);
+  if (b.has_error()) return b.error();
+  auto check = [&](auto& buf) -> ffi::Error {  // an operand, or a result's buffer
+    if (static_cast<int64_t>(buf.element_count()) != count) {
+      return Fail(std::string(what) + " has the wrong size");
+    }
+    *out = static_cast<T*>(buf.untyped_data());
+    return ffi::Error::Success();
+  };
+  if constexpr (std::is_same_v<Buffers, ffi::RemainingArgs>) {
+    return check(b.value());
+  } else {
+    return check(*b.value());
+  }
+}
+
+// Results: the records [batch, nt, np] and, if asked for, the kept trajectory
+// [batch, TrajRows, n + 3 nc].
 template <typename Real>
-ffi::Error ForwardImpl(ffi::RemainingArgs args, ffi::RemainingRets rets, int64_t nc,
-                       int64_t nt, ffi::Span<const int32_t> parent,
-                       ffi::Span<const int32_t> order, ffi::Span<const int32_t> stim_node,
-                       ffi::Span<const int32_t> stim_kind, ffi::Span<const int32_t> rec_node,
-                       int64_t cn, int64_t threads) {
+ffi::Error ForwardImpl(ffi::RemainingArgs args, ffi::RemainingRets rets,
+                       ffi::Span<const int64_t> dims, ffi::Span<const int32_t> tables) {
   Layout L;
   std::vector<Operand<Real>> ops;
   int64_t batch = 0;
-  auto err = ReadLayout<Real>(args, nc, nt, parent, order, stim_node, stim_kind, rec_node, cn,
-                              &L, &ops, &batch);
+  auto err = ReadLayout<Real>(args, dims, tables, &L, &ops, &batch);
   if (!err.success()) return err;
-  auto rec = rets.get<ffi::AnyBuffer>(0);
-  if (rec.has_error()) return rec.error();
-  Real* traj = nullptr;
-  const int64_t width = L.n + 3 * L.nc;
+  const int64_t width = L.n + 3 * L.nc, rows = TrajRows(L);
+  Real *rec = nullptr, *traj = nullptr;
+  err = Sized(rets, 0, batch * L.nt * L.np, "the record output", &rec);
+  if (!err.success()) return err;
   if (rets.size() > 1) {
-    auto tr = rets.get<ffi::AnyBuffer>(1);
-    if (tr.has_error()) return tr.error();
-    if (static_cast<int64_t>(tr.value()->element_count()) != batch * (nt + 1) * width) {
-      return Fail("trajectory output has the wrong size");
-    }
-    traj = static_cast<Real*>(tr.value()->untyped_data());
+    err = Sized(rets, 1, batch * rows * width, "the trajectory output", &traj);
+    if (!err.success()) return err;
   }
-  if (static_cast<int64_t>(rec.value()->element_count()) != batch * nt * L.np) {
-    return Fail("record output has the wrong size");
-  }
-  Real* rec_all = static_cast<Real*>(rec.value()->untyped_data());
-  ForEach(batch, threads, [&](int64_t b) {
+  ForEach(batch, L.threads, [&](int64_t b) {
     Inputs P;
     LoadInputs(L, ops, b, &P);
-    Forward<Real>(L, P, rec_all + b * nt * L.np, traj ? traj + b * (nt + 1) * width : nullptr);
+    Forward<Real>(L, P, rec + b * L.nt * L.np, traj ? traj + b * rows * width : nullptr);
   });
   return ffi::Error::Success();
 }
@@ -602,44 +660,31 @@ ffi::Error ForwardImpl(ffi::RemainingArgs args, ffi::RemainingRets rets, int64_t
 // Operands: the 17 inputs, then the trajectory and the records' cotangent; results: the
 // 17 inputs' cotangents, each with the batch shape of the call.
 template <typename Real>
-ffi::Error BackwardImpl(ffi::RemainingArgs args, ffi::RemainingRets rets, int64_t nc,
-                        int64_t nt, ffi::Span<const int32_t> parent,
-                        ffi::Span<const int32_t> order, ffi::Span<const int32_t> stim_node,
-                        ffi::Span<const int32_t> stim_kind, ffi::Span<const int32_t> rec_node,
-                        int64_t cn, int64_t threads) {
+ffi::Error BackwardImpl(ffi::RemainingArgs args, ffi::RemainingRets rets,
+                        ffi::Span<const int64_t> dims, ffi::Span<const int32_t> tables) {
   Layout L;
   std::vector<Operand<Real>> ops;
   int64_t batch = 0;
-  auto err = ReadLayout<Real>(args, nc, nt, parent, order, stim_node, stim_kind, rec_node, cn,
-                              &L, &ops, &batch);
+  auto err = ReadLayout<Real>(args, dims, tables, &L, &ops, &batch);
   if (!err.success()) return err;
   if (args.size() != kNumInputs + 2 || rets.size() != kNumInputs) {
     return Fail("the reverse call takes 19 operands and returns 17");
   }
-  const int64_t width = L.n + 3 * L.nc;
-  auto tr = args.get<ffi::AnyBuffer>(kNumInputs);
-  auto rb = args.get<ffi::AnyBuffer>(kNumInputs + 1);
-  if (tr.has_error()) return tr.error();
-  if (rb.has_error()) return rb.error();
-  if (static_cast<int64_t>(tr->element_count()) != batch * (nt + 1) * width ||
-      static_cast<int64_t>(rb->element_count()) != batch * nt * L.np) {
-    return Fail("trajectory or record cotangent has the wrong size");
-  }
+  const int64_t width = L.n + 3 * L.nc, rows = TrajRows(L);
+  const Real *traj = nullptr, *rec_bar = nullptr;
+  err = Sized(args, kNumInputs, batch * rows * width, "the trajectory", &traj);
+  if (!err.success()) return err;
+  err = Sized(args, kNumInputs + 1, batch * L.nt * L.np, "the records' cotangent", &rec_bar);
+  if (!err.success()) return err;
   std::vector<Real*> outs(kNumInputs);
   for (int k = 0; k < kNumInputs; ++k) {
-    auto o = rets.get<ffi::AnyBuffer>(k);
-    if (o.has_error()) return o.error();
-    if (static_cast<int64_t>(o.value()->element_count()) != batch * InputSize(L, k)) {
-      return Fail("cotangent " + std::to_string(k) + " has the wrong size");
-    }
-    outs[k] = static_cast<Real*>(o.value()->untyped_data());
+    err = Sized(rets, k, batch * InputSize(L, k), "a cotangent", &outs[k]);
+    if (!err.success()) return err;
   }
-  const Real* traj = static_cast<const Real*>(tr->untyped_data());
-  const Real* rec_bar = static_cast<const Real*>(rb->untyped_data());
-  ForEach(batch, threads, [&](int64_t b) {
+  ForEach(batch, L.threads, [&](int64_t b) {
     Inputs P, G;
     LoadInputs(L, ops, b, &P);
-    Backward<Real>(L, P, traj + b * (nt + 1) * width, rec_bar + b * nt * L.np, &G);
+    Backward<Real>(L, P, traj + b * rows * width, rec_bar + b * L.nt * L.np, &G);
     for (int k = 0; k < kNumInputs; ++k) {
       const int64_t size = InputSize(L, k);
       Real* o = outs[k] + b * size;
@@ -651,20 +696,13 @@ ffi::Error BackwardImpl(ffi::RemainingArgs args, ffi::RemainingRets rets, int64_
 
 }  // namespace
 
-#define SYNAPTAX_HH_HANDLER(NAME, IMPL, REAL)             \
-  XLA_FFI_DEFINE_HANDLER_SYMBOL(NAME, IMPL<REAL>,         \
-                                ffi::Ffi::Bind()          \
-                                    .RemainingArgs()      \
-                                    .RemainingRets()      \
-                                    .Attr<int64_t>("nc")  \
-                                    .Attr<int64_t>("nt")  \
-                                    .Attr<ffi::Span<const int32_t>>("parent")    \
-                                    .Attr<ffi::Span<const int32_t>>("order")     \
-                                    .Attr<ffi::Span<const int32_t>>("stim_node") \
-                                    .Attr<ffi::Span<const int32_t>>("stim_kind") \
-                                    .Attr<ffi::Span<const int32_t>>("rec_node")  \
-                                    .Attr<int64_t>("cn")  \
-                                    .Attr<int64_t>("threads"));
+#define SYNAPTAX_HH_HANDLER(NAME, IMPL, REAL)                  \
+  XLA_FFI_DEFINE_HANDLER_SYMBOL(NAME, IMPL<REAL>,              \
+                                ffi::Ffi::Bind()               \
+                                    .RemainingArgs()           \
+                                    .RemainingRets()           \
+                                    .Attr<ffi::Span<const int64_t>>("dims") \
+                                    .Attr<ffi::Span<const int32_t>>("tables"));
 
 SYNAPTAX_HH_HANDLER(SynaptaxHHForwardF64, ForwardImpl, double)
 SYNAPTAX_HH_HANDLER(SynaptaxHHForwardF32, ForwardImpl, float)
