@@ -25,6 +25,17 @@ def shared_data(*parts: str) -> Path:
     return path
 
 
+# A soma, a branching dendrite and an apical stub (7 points, 5 sections), in um.
+SMALL_SWC = """\
+1 1 0 0 0 5 -1
+2 3 5 0 0 1.2 1
+3 3 40 0 0 1.0 2
+4 3 70 20 0 0.7 3
+5 3 70 -20 0 0.6 3
+6 4 -5 0 0 2.0 1
+7 4 -80 0 0 1.2 6
+"""
+
 # Native (C++) kernels: skipped off CPU or without a compiler only; a kernel that fails to
 # build fails its tests (available() then warns, and warnings are errors).
 needs_compiler = pytest.mark.skipif(

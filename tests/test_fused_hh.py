@@ -9,34 +9,24 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from conftest import needs_compiler
+from conftest import SMALL_SWC, needs_compiler
 
 import synaptax as sx
 from synaptax.solver import hh as fused_hh
 
 pytestmark = needs_compiler
 
-# a soma, a branching dendrite and an axon (7 points, 6 sections)
-SWC = """\
-1 1 0 0 0 5 -1
-2 3 5 0 0 1.2 1
-3 3 40 0 0 1.0 2
-4 3 70 20 0 0.7 3
-5 3 70 -20 0 0.6 3
-6 2 -5 0 0 1.0 1
-7 2 -80 0 0 0.5 6
-"""
 DT, T = 0.025, 12.0
 
 
 @pytest.fixture(scope="module")
 def cell(tmp_path_factory):
-    """HH on the soma and axon only, a passive leak everywhere, warm (celsius 20)."""
+    """HH on the soma and apical stub only, a passive leak everywhere, warm (celsius 20)."""
     path = tmp_path_factory.mktemp("morph") / "cell.swc"
-    path.write_text(SWC)
+    path.write_text(SMALL_SWC)
     c = sx.Cell.from_swc(path, nseg=3, Ra=120.0)
     c.insert("Leak", g=5e-5, e=-68.0)
-    c.select(types=("soma", "axon")).insert("HH")
+    c.select(types=("soma", "apical")).insert("HH")
     c.set("celsius", 20.0)
     return c
 
@@ -166,7 +156,7 @@ def test_fused_is_the_default_only_where_it_applies(cell, tmp_path):
     with pytest.raises(ValueError, match="own adjoint"):
         sx.simulate(model, params, stim, T, DT, record=[("v", 0)], fused=True, adjoint=False)
     path = tmp_path / "c.swc"
-    path.write_text(SWC)
+    path.write_text(SMALL_SWC)
     other = sx.Cell.from_swc(path, nseg=1)
     other.insert("NaTa_t")
     m2, p2 = other.compile()

@@ -7,18 +7,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from conftest import SMALL_SWC
 
 import synaptax as sx
 
-SWC = """\
-1 1 0 0 0 5 -1
-2 3 5 0 0 1.2 1
-3 3 40 0 0 1.0 2
-4 3 70 20 0 0.7 3
-5 3 70 -20 0 0.6 3
-6 4 -5 0 0 2.0 1
-7 4 -80 0 0 1.2 6
-"""
+SWC = SMALL_SWC
 DT, T = 0.025, 15.0
 
 

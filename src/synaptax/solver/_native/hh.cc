@@ -565,9 +565,18 @@ constexpr ffi::DataType kType =
 // dims = (n, nc, nt, ns, np, cn, ckpt, threads); tables = parent (n), order (n),
 // stimulus nodes (ns), stimulus kinds (ns), recorded nodes (np).
 template <typename Real>
+struct Call {
+  Layout L;
+  std::vector<Operand<Real>> ops;
+  int64_t batch = 0;
+};
+
+template <typename Real>
 ffi::Error ReadLayout(ffi::RemainingArgs args, ffi::Span<const int64_t> dims,
-                      ffi::Span<const int32_t> tables, Layout* L,
-                      std::vector<Operand<Real>>* ops, int64_t* batch) {
+                      ffi::Span<const int32_t> tables, Call<Real>* call) {
+  Layout* L = &call->L;
+  std::vector<Operand<Real>>* ops = &call->ops;
+  int64_t* batch = &call->batch;
   if (dims.size() != 8) return Fail("dims must hold 8 sizes");
   L->n = dims[0];
   L->nc = dims[1];
@@ -636,11 +645,11 @@ ffi::Error Sized(Buffers& bufs, size_t index, int64_t count, const char* what, T
 template <typename Real>
 ffi::Error ForwardImpl(ffi::RemainingArgs args, ffi::RemainingRets rets,
                        ffi::Span<const int64_t> dims, ffi::Span<const int32_t> tables) {
-  Layout L;
-  std::vector<Operand<Real>> ops;
-  int64_t batch = 0;
-  auto err = ReadLayout<Real>(args, dims, tables, &L, &ops, &batch);
+  Call<Real> call;
+  auto err = ReadLayout<Real>(args, dims, tables, &call);
   if (!err.success()) return err;
+  const Layout& L = call.L;
+  const int64_t batch = call.batch;
   const int64_t width = L.n + 3 * L.nc, rows = TrajRows(L);
   Real *rec = nullptr, *traj = nullptr;
   err = Sized(rets, 0, batch * L.nt * L.np, "the record output", &rec);
@@ -651,7 +660,7 @@ ffi::Error ForwardImpl(ffi::RemainingArgs args, ffi::RemainingRets rets,
   }
   ForEach(batch, L.threads, [&](int64_t b) {
     Inputs P;
-    LoadInputs(L, ops, b, &P);
+    LoadInputs(L, call.ops, b, &P);
     Forward<Real>(L, P, rec + b * L.nt * L.np, traj ? traj + b * rows * width : nullptr);
   });
   return ffi::Error::Success();
@@ -662,11 +671,11 @@ ffi::Error ForwardImpl(ffi::RemainingArgs args, ffi::RemainingRets rets,
 template <typename Real>
 ffi::Error BackwardImpl(ffi::RemainingArgs args, ffi::RemainingRets rets,
                         ffi::Span<const int64_t> dims, ffi::Span<const int32_t> tables) {
-  Layout L;
-  std::vector<Operand<Real>> ops;
-  int64_t batch = 0;
-  auto err = ReadLayout<Real>(args, dims, tables, &L, &ops, &batch);
+  Call<Real> call;
+  auto err = ReadLayout<Real>(args, dims, tables, &call);
   if (!err.success()) return err;
+  const Layout& L = call.L;
+  const int64_t batch = call.batch;
   if (args.size() != kNumInputs + 2 || rets.size() != kNumInputs) {
     return Fail("the reverse call takes 19 operands and returns 17");
   }
@@ -683,7 +692,7 @@ ffi::Error BackwardImpl(ffi::RemainingArgs args, ffi::RemainingRets rets,
   }
   ForEach(batch, L.threads, [&](int64_t b) {
     Inputs P, G;
-    LoadInputs(L, ops, b, &P);
+    LoadInputs(L, call.ops, b, &P);
     Backward<Real>(L, P, traj + b * rows * width, rec_bar + b * L.nt * L.np, &G);
     for (int k = 0; k < kNumInputs; ++k) {
       const int64_t size = InputSize(L, k);
