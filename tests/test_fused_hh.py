@@ -171,3 +171,27 @@ def test_fused_is_the_default_only_where_it_applies(cell, tmp_path):
         c = sx.simulate(model, params, stim, T, DT, record=[("v", 0)])
     d = sx.simulate(model, params, stim, T, DT, record=[("v", 0)], fused=True)
     np.testing.assert_allclose(c, d, rtol=0, atol=1e-9)
+
+
+def test_kernel_rejects_inconsistent_operands(cell):
+    """The kernel checks every operand's size against the layout (a wrong call fails with
+    its message rather than reading out of bounds)."""
+    model, _, wave, _ = _inputs(cell)
+    n, nc, nt = model.n, model.n_center, wave.shape[0]
+    layout = fused_hh.Layout(
+        parent=np.asarray(model.tree.parent),
+        order=np.asarray(model.tree.order),
+        n_center=nc,
+        n_steps=nt,
+        stim_node=np.asarray([0], np.int32),
+        stim_kind=np.asarray([0], np.int32),
+        rec_node=np.asarray([0], np.int32),
+        crank_nicolson=False,
+    )
+    sizes = {"v0": n, "lower": n, "upper": n, "dax": n, "dtq": 1, "scale": 1}
+    inputs = {k: jnp.ones((sizes.get(k, nc),)) for k in fused_hh.INPUTS}
+    inputs["xs"] = jnp.zeros((nt, 1))
+    assert fused_hh.run(layout, inputs).shape == (nt, 1)
+    inputs["gna"] = jnp.ones((nc + 1,))
+    with pytest.raises(Exception, match="synaptax hh kernel: operand 4 has"):
+        fused_hh.run(layout, inputs).block_until_ready()
