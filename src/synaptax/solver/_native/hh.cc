@@ -13,8 +13,9 @@
 //
 // with dtq = dt q10. Stimulus s adds scale[s] xs[t, s] to rhs at node[s] and, for a
 // voltage clamp (kind 1), scale[s] to the diagonal there. The forward optionally keeps
-// the state (v, m, h, n) before every step and after the last; the reverse call walks
-// back through it (the discrete adjoint: one transposed tree solve per step) and returns
+// the state (v, m, h, n) before every ckpt-th step (with ckpt 1: every step, and after
+// the last); the reverse call walks back through the steps (the discrete adjoint: one
+// transposed tree solve per step), recomputing those between kept states, and returns
 // the cotangents of every input. Arithmetic is in double for both storage types.
 //
 // Batches: every operand may carry leading (vmapped) dimensions, all the same (jax.ffi's
