@@ -29,6 +29,10 @@ from ._model import Teacher as Teacher
 from ._model import jepa_loss as jepa_loss
 from ._model import split_units as split_units
 from ._model import transform_counts as transform_counts
+from ._poisson import PoissonLDSParams as PoissonLDSParams
+from ._poisson import fit_ar1 as fit_ar1
+from ._poisson import poisson_smooth as poisson_smooth
+from ._poisson import teacher_smoother as teacher_smoother
 from ._sigreg import epps_pulley as epps_pulley
 from ._sigreg import gaussian_expectation as gaussian_expectation
 from ._sigreg import random_directions as random_directions

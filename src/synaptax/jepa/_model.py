@@ -141,10 +141,20 @@ class Encoder(_Temporal):
     """Shared temporal network: residual dilated convolutions, then a linear map to the
     latent dimension. Receptive field ``1 + (kernel - 1) * sum(dilations)`` bins, all in
     the past (``causal``) or centred on the output bin (``causal=False``: each
-    convolution looks ``(kernel - 1) * dilation / 2`` bins back and ahead)."""
+    convolution looks ``(kernel - 1) * dilation / 2`` bins back and ahead).
+
+    With ``residual > 0`` a GELU MLP of the last convolution's channels ``h(t)`` (one
+    bin at a time) is added to the latent, its last layer initialised at zero, so that
+    training starts from the plain encoder (with ``nonlinear=False``: from the linear
+    filter bank) and the head can only add a pointwise nonlinearity on top of it:
+
+        z(t) = W h(t) + c + V gelu(U h(t) + e),   V = 0 at init.
+    """
 
     convs: tuple[eqx.nn.Conv1d, ...]
     out: eqx.nn.Linear
+    residual_in: eqx.nn.Linear | None
+    residual_out: eqx.nn.Linear | None
     dilations: tuple[int, ...] = eqx.field(static=True)
     kernel: int = eqx.field(static=True)
     causal: bool = eqx.field(static=True, default=True)
@@ -159,10 +169,13 @@ class Encoder(_Temporal):
         dilations: tuple[int, ...] = (1, 2, 4, 8),
         causal: bool = True,
         nonlinear: bool = True,
+        residual: int = 0,
         key: PRNGKeyArray,
     ):
         if not causal and kernel % 2 == 0:
             raise ValueError(f"an acausal (centred) encoder needs an odd kernel, got {kernel}.")
+        if residual < 0:
+            raise ValueError(f"`residual` must be >= 0 (0: no residual head), got {residual}.")
         keys = jax.random.split(key, len(dilations) + 1)
 
         def pad(d: int) -> tuple[int, int]:
@@ -174,6 +187,15 @@ class Encoder(_Temporal):
             for d, k in zip(dilations, keys[:-1], strict=True)
         )
         self.out = eqx.nn.Linear(hidden, latent_dim, key=keys[-1])
+        if residual > 0:
+            # Keys folded from the read-out's key: the encoder without a residual head
+            # draws exactly the parameters it drew before the option existed.
+            k_in, k_out = jax.random.split(jax.random.fold_in(keys[-1], 1))
+            self.residual_in = eqx.nn.Linear(hidden, residual, key=k_in)
+            lin = eqx.nn.Linear(residual, latent_dim, use_bias=False, key=k_out)
+            self.residual_out = eqx.tree_at(lambda m: m.weight, lin, jnp.zeros_like(lin.weight))
+        else:
+            self.residual_in = self.residual_out = None
         self.dilations = tuple(dilations)
         self.kernel = kernel
         self.causal = causal
@@ -188,7 +210,11 @@ class Encoder(_Temporal):
         for conv in self.convs:
             y = conv(x)
             x = x + (jax.nn.gelu(y) if self.nonlinear else y) / np.sqrt(len(self.convs))
-        return jax.vmap(self.out)(x.T)
+        z = jax.vmap(self.out)(x.T)
+        if self.residual_in is not None and self.residual_out is not None:
+            r_in, r_out = self.residual_in, self.residual_out
+            z = z + jax.vmap(lambda v: r_out(jax.nn.gelu(r_in(v))))(x.T)
+        return z
 
 
 class ExpEncoder(_Temporal):
@@ -380,7 +406,9 @@ class Teacher(eqx.Module):
             ``"exponential"`` (:class:`ExpEncoder`: learned forward and backward
             exponential filters per channel, truncated at ``support`` bins; ``kernel``,
             ``dilations`` and ``nonlinear`` are then unused).
-        support, oscillatory, residual, timescales: settings of :class:`ExpEncoder`.
+        support, oscillatory, timescales: settings of :class:`ExpEncoder`.
+        residual: width of the encoder's zero-initialised residual GELU MLP, with either
+            temporal network (:class:`Encoder`, :class:`ExpEncoder`); 0: none.
         input_transform: the read-ins' transform of the counts (``"sqrt"``, ``"raw"``
             or ``"log1p"``; :func:`transform_counts`).
         key: PRNG key.
@@ -436,6 +464,7 @@ class Teacher(eqx.Module):
                 dilations=dilations,
                 causal=causal,
                 nonlinear=nonlinear,
+                residual=residual,
                 key=k2,
             )
         elif temporal == "exponential":

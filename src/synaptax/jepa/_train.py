@@ -82,8 +82,9 @@ class TeacherConfig:
         support: bins each way of the exponential filters.
         oscillatory: exponential filters with a learned frequency (damped cosine and
             sine kernels: a complex diagonal recurrence).
-        residual: width of the exponential encoder's zero-initialised residual GELU MLP
-            (0: a linear encoder).
+        residual: width of the encoder's zero-initialised residual GELU MLP, added to
+            the latent (either temporal network; with ``nonlinear=False`` a pointwise
+            nonlinear head on the linear filter bank); 0 (default): none.
         timescales: exponential filters per channel and direction (decays of their
             own; 1: one per channel).
         input_transform: the read-ins' transform of the counts before standardising:
