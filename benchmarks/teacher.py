@@ -21,6 +21,10 @@ baseline has the teacher's latent dimension:
 true latents* from raw and smoothed square-root counts of all units, i.e. roughly the
 best a linear filter of the counts reaches with this much training data.
 
+``--ceiling`` adds two more references (``ceiling_*``; see ``_ceiling``): the Poisson MAP
+smoother with the generator's true parameters, and the teacher's latents refined by a
+Poisson MAP smoother built from the teacher's own read-outs (self-supervised).
+
 Run ``python -m benchmarks.teacher`` (full) or ``--quick``; ``--write`` stores
 ``benchmarks/results/teacher.json``.
 """
@@ -117,6 +121,12 @@ def benchmark_session(block_s: float):
     """The benchmark's synthetic session (300 units, 6-d latents, active and passive
     blocks of ``block_s`` seconds), binned at 10 ms and dealt 70/15/15 in 10 s blocks:
     ``(session, binned, true latents per bin, counts, train mask, test mask)``."""
+    session, _, b, x, counts, tr, te = _session_and_truth(block_s)
+    return session, b, x, counts, tr, te
+
+
+def _session_and_truth(block_s: float):
+    """:func:`benchmark_session` with the generator's ground truth after the session."""
     from synaptax import data
 
     session, truth = data.make_synthetic_session(
@@ -132,7 +142,39 @@ def benchmark_session(block_s: float):
     sp = data.contiguous_splits(b, (0.7, 0.15, 0.15), block_s=10.0, gap_s=0.5)
     x = truth.latents_in_bins(b.bin_starts, b.bin_width)
     counts = b.dense().astype(np.float32)
-    return session, b, x, counts, sp.assignment == 0, sp.assignment == 2
+    return session, truth, b, x, counts, sp.assignment == 0, sp.assignment == 2
+
+
+def _ceiling(res, truth, counts, segment, x, tr, te) -> dict[str, object]:
+    """``--ceiling``: what a Poisson estimator reaches on this session (not baselines).
+
+    * ``poisson_map_true``: the MAP latents (:func:`synaptax.jepa.poisson_smooth`) of the
+      generator's own observation model (true ``C`` and ``b``, per 10 ms bin) with an
+      AR(1) prior fitted to the *true* latents of the training bins: a near-Bayes ceiling
+      that knows the answers' parameters.
+    * ``teacher_poisson``: self-supervised, no true latents: the teacher's latents refined
+      by the same MAP smoother, with the teacher's own Poisson read-outs as ``C``, ``b``
+      and an AR(1) prior fitted to its latents (:func:`synaptax.jepa.teacher_smoother`),
+      started at the teacher's latents.
+    """
+    from synaptax import jepa
+
+    out: dict[str, object] = {}
+    t0 = time.perf_counter()
+    A, Q, P0, m = jepa.fit_ar1(x, tr, segment)
+    dt = 0.01  # s per bin: rates in Hz -> expected counts per bin
+    p = jepa.PoissonLDSParams(A, Q, P0, m, truth.loadings, truth.baseline + np.log(dt))
+    zt = jepa.poisson_smooth(p, counts, segment)
+    out["poisson_map_true_s"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    params, units = jepa.teacher_smoother(res.model, counts, res.views, tr, segment)
+    z0 = jepa.teacher_latents(res.model, counts, res.views)
+    zs = jepa.poisson_smooth(params, counts[:, units], segment, init=z0)
+    out["teacher_poisson_s"] = time.perf_counter() - t0
+    for name, z in (("poisson_map_true", zt), ("teacher_poisson", zs)):
+        out[f"{name}_cca"] = jepa.heldout_cca(z, x, tr, te)
+        out[f"{name}_cca_per_dim"] = _per_dim(z, x, tr, te)
+    return out
 
 
 def main() -> None:
@@ -140,12 +182,18 @@ def main() -> None:
     p.add_argument("--quick", action="store_true", help="short session and few steps")
     p.add_argument("--write", action="store_true", help="write benchmarks/results/teacher.json")
     p.add_argument("--steps", type=int, default=None, help="override the number of steps")
+    p.add_argument(
+        "--ceiling",
+        action="store_true",
+        help="also the Poisson MAP smoother with the true parameters and the teacher's "
+        "latents refined by its own Poisson model (ceiling_* figures)",
+    )
     args = p.parse_args()
 
     from synaptax import jepa
 
     t0 = time.perf_counter()
-    session, b, x, counts, tr, te = benchmark_session(120.0 if args.quick else 600.0)
+    session, truth, b, x, counts, tr, te = _session_and_truth(120.0 if args.quick else 600.0)
     image, speed = _image_and_speed(session, b)
     t_data = time.perf_counter() - t0
     print(f"session: {b.n_units} units, {b.n_bins} bins of 10 ms ({t_data:.1f} s to make)")
@@ -215,6 +263,9 @@ def main() -> None:
     for name in baselines:
         for k, v in rows[name].items():
             figures[f"{name}_{k}"] = v
+    if args.ceiling:
+        for k, v in _ceiling(res, truth, counts, b.segment, x, tr, te).items():
+            figures[f"ceiling_{k}"] = v
     table = [("model", "cca  pred_r2  erank/d  std  state_acc  image_acc  speed_r2")]
     for name, r in rows.items():
         table.append(
@@ -227,6 +278,9 @@ def main() -> None:
             )
         )
     table.append(("oracle (ridge on true latents)", f"{figures['oracle_linear_cca']:.3f}"))
+    if args.ceiling:
+        for name in ("poisson_map_true", "teacher_poisson"):
+            table.append((f"ceiling: {name}", f"{figures[f'ceiling_{name}_cca']:.3f}"))
     table.append(("teacher steps/s", f"{res.steps_per_s:.1f} (batch {cfg.batch})"))
     finish("teacher", figures, table, args.write)
 
