@@ -310,8 +310,8 @@ def simulate(
             ``None`` (default) uses it where it applies; ``True``
             raises where it does not (saying why); ``False`` always runs the
             ``lax.scan``. Measured on CA1 n120 (624 compartments, HH, 4,000 steps, 2-core
-            CPU, ``benchmarks/speed_single_cell.py``): forward 54.9 -> 31.5 ms, gradient
-            169.7 -> 87.6 ms. ``unroll`` does not apply to it. Its reverse pass keeps
+            CPU, ``benchmarks/speed_single_cell.py``): forward 54.0 -> 31.4 ms, gradient
+            176.8 -> 83.0 ms. ``unroll`` does not apply to it. Its reverse pass keeps
             every step's state (8 (n + 3 n_center) bytes per step in float64: 80 MB for
             CA1's 4,000 steps); with ``checkpoint=k`` it keeps every k-th and recomputes
             the steps in between (memory ~ (T / k + 2 k) states, one more forward; CA1,
