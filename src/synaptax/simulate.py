@@ -208,7 +208,7 @@ def _adjoint_scan(assemble, advance, tree, method, lower, upper, carry0, xs, unr
     return loop((asm_k, adv_k), lower, upper, carry0, xs)
 
 
-def _fused_obstacle(chans, record, checkpoint, adjoint, model, dtype) -> str | None:
+def _fused_obstacle(chans, record, adjoint, model, dtype) -> str | None:
     """Why the fused HH kernel cannot run this simulation, or ``None`` if it can."""
     kinds = [type(ch) for ch in chans]
     if any(k not in (HH, Leak) for k in kinds):
@@ -375,10 +375,11 @@ def simulate(
     cap_c = cap[:nc]
     ends = jnp.zeros((model.n - nc,), dtype)
 
-    why_not = _fused_obstacle(chans, record, checkpoint, adjoint, model, dtype)
+    want = fused or (fused is None and fused_hh.enabled_by_default())
+    why_not = _fused_obstacle(chans, record, adjoint, model, dtype) if want else "not asked"
     if fused and why_not:
         raise ValueError(f"fused=True but the fused HH kernel does not apply: {why_not}")
-    if why_not is None and (fused or (fused is None and fused_hh.enabled_by_default())):
+    if why_not is None:
         v0 = jnp.full((model.n,), params.v_init, dtype=dtype)
         layout = fused_hh.Layout(
             parent=model.tree.parent,
