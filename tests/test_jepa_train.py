@@ -62,6 +62,9 @@ def test_train_writes_run_dir_and_learns(session, tmp_path):
     assert np.isfinite(res.steps_per_s) and res.steps_per_s > 0
     cfg, model, views = jepa.load_run(tmp_path)
     assert cfg == TINY
+    _, model_s, views_s = jepa.load_sessions_run(tmp_path)  # one session
+    assert len(views_s) == 1 and np.array_equal(views_s[0][1], views[1])
+    assert model_s.readins[0].linear.weight.shape == model.readins[0].linear.weight.shape
     z1 = jepa.teacher_latents(model, b.dense(), views)
     z2 = jepa.teacher_latents(res.model, b.dense(), res.views)
     np.testing.assert_allclose(z1, z2, rtol=1e-12)
@@ -208,6 +211,16 @@ def test_two_sessions_resume_matches_uninterrupted_run(session, tmp_path):
         zc = jepa.teacher_latents(cut.model, c, cut.views[s], session=s)
         assert not np.allclose(za, zc)  # the cut run really stopped early
     assert [h["step"] for h in resumed.history] == [h["step"] for h in full.history]
+    # the run directory reads back: the same latents per session
+    cfg_l, model_l, views_l = jepa.load_sessions_run(tmp_path / "full")
+    assert cfg_l == cfg and len(views_l) == 2
+    for s, (c, _, _) in enumerate(sessions):
+        np.testing.assert_array_equal(views_l[s][0], full.views[s][0])
+        za = jepa.teacher_latents(full.model, c, full.views[s], session=s)
+        zl = jepa.teacher_latents(model_l, c, views_l[s], session=s)
+        np.testing.assert_allclose(zl, za, rtol=1e-12)
+    with pytest.raises(ValueError, match="load_sessions_run"):
+        jepa.load_run(tmp_path / "full")
     # other sessions (different unit counts) or another config: an error, not a resume
     other = [(counts[:, :20], tr, b.segment), (counts[:, 20:], tr, b.segment)]
     with pytest.raises(ValueError, match="other sessions"):

@@ -41,6 +41,7 @@ from ._train import MultiTrainResult as MultiTrainResult
 from ._train import TeacherConfig as TeacherConfig
 from ._train import TrainResult as TrainResult
 from ._train import load_run as load_run
+from ._train import load_sessions_run as load_sessions_run
 from ._train import make_step as make_step
 from ._train import train as train
 from ._train import train_sessions as train_sessions

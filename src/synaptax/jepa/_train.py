@@ -350,9 +350,7 @@ def _new_model(cfg: TeacherConfig, view_units: tuple[int, ...]) -> Teacher:
     )
 
 
-def load_run(run_dir: str | Path) -> tuple[TeacherConfig, Teacher, tuple[np.ndarray, np.ndarray]]:
-    """Config, trained teacher and view unit indices of a run directory."""
-    run_dir = Path(run_dir)
+def _load_views(run_dir: Path) -> tuple[TeacherConfig, dict[str, np.ndarray]]:
     missing = [
         f for f in ("config.json", "views.npz", "checkpoint.eqx") if not (run_dir / f).exists()
     ]
@@ -362,12 +360,48 @@ def load_run(run_dir: str | Path) -> tuple[TeacherConfig, Teacher, tuple[np.ndar
             "train into it first (synaptax teacher train) or point at the right folder."
         )
     cfg = TeacherConfig.from_dict(json.loads((run_dir / "config.json").read_text()))
-    v = np.load(run_dir / "views.npz")
-    views = (v["a"], v["b"])
-    model = _new_model(cfg, (len(views[0]), len(views[1])))
+    with np.load(run_dir / "views.npz") as v:
+        return cfg, {k: v[k] for k in v.files}
+
+
+def _load_model(run_dir: Path, cfg: TeacherConfig, view_units: tuple[int, ...]) -> Teacher:
+    model = _new_model(cfg, view_units)
     opt_state = make_optimizer(cfg).init(eqx.filter(model, eqx.is_array))
     model, _ = eqx.tree_deserialise_leaves(run_dir / "checkpoint.eqx", (model, opt_state))
-    return cfg, model, views
+    return model
+
+
+def load_run(run_dir: str | Path) -> tuple[TeacherConfig, Teacher, tuple[np.ndarray, np.ndarray]]:
+    """Config, trained teacher and view unit indices of a single-session run directory
+    (:func:`train`); :func:`load_sessions_run` reads those of :func:`train_sessions`."""
+    run_dir = Path(run_dir)
+    cfg, v = _load_views(run_dir)
+    if "a" not in v:
+        raise ValueError(
+            f"{run_dir} holds a teacher trained on {len(v) // 2} sessions; read it with "
+            "jepa.load_sessions_run(run_dir)."
+        )
+    views = (v["a"], v["b"])
+    return cfg, _load_model(run_dir, cfg, (len(views[0]), len(views[1]))), views
+
+
+def load_sessions_run(
+    run_dir: str | Path,
+) -> tuple[TeacherConfig, Teacher, list[tuple[np.ndarray, np.ndarray]]]:
+    """Config, trained teacher and per-session view unit indices of a run directory of
+    :func:`train_sessions`; session ``s``'s latents are ``teacher_latents(model,
+    counts_s, views[s], session=s)``. A single-session run reads as one session."""
+    run_dir = Path(run_dir)
+    cfg, v = _load_views(run_dir)
+    if "a" in v:
+        views = [(v["a"], v["b"])]
+    else:
+        n = len(v) // 2
+        if sorted(v) != sorted(f"{h}{i}" for i in range(n) for h in "ab"):
+            raise ValueError(f"{run_dir}/views.npz: unexpected entries {sorted(v)}.")
+        views = [(v[f"a{i}"], v[f"b{i}"]) for i in range(n)]
+    units = tuple(len(u) for pair in views for u in pair)
+    return cfg, _load_model(run_dir, cfg, units), views
 
 
 def _open_run(rd: Path | None, cfg: TeacherConfig, views: dict[str, np.ndarray], model, opt_state):
