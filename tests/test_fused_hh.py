@@ -166,8 +166,17 @@ def test_fused_is_the_default_only_where_it_applies(cell, tmp_path):
     a = sx.simulate(m2, p2, [], T, DT, record=[("v", 0)])
     b = sx.simulate(m2, p2, [], T, DT, record=[("v", 0)], fused=False)
     np.testing.assert_array_equal(a, b)
-    # use_fused(False) switches the default off (benchmarks time the scan that way)
+
+    # the default calls the kernel; use_fused(False) switches it off (benchmarks time the
+    # scan that way), with the same values. The switch acts when a function is traced:
+    # each check traces a new one (jit would reuse an earlier trace of the same function).
+    def lowered():
+        run = lambda p: sx.simulate(model, p, stim, T, DT, record=[("v", 0)])
+        return jax.jit(run).lower(params).as_text()
+
+    assert "synaptax_hh_forward" in lowered()
     with fused_hh.use_fused(False):
+        assert "synaptax_hh_forward" not in lowered()
         c = sx.simulate(model, params, stim, T, DT, record=[("v", 0)])
     d = sx.simulate(model, params, stim, T, DT, record=[("v", 0)], fused=True)
     np.testing.assert_allclose(c, d, rtol=0, atol=1e-9)

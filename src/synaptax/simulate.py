@@ -20,7 +20,7 @@ from jaxtyping import Array, Float
 
 from synaptax.build._model import Model, Params, solver_inputs
 from synaptax.channels import HH, AbstractChannel, AbstractConcentration, Ions, Leak, nernst
-from synaptax.channels.hh import hh_rates
+from synaptax.channels.hh import hh_q10, hh_rates
 from synaptax.solver import hh as fused_hh
 from synaptax.solver.tree import (
     make_tree_adjoint,
@@ -257,8 +257,7 @@ def _fused_inputs(chans, sites, params, v0, nc: int, dt: float) -> dict:
         out["il0"] = out["il0"] + _spread(g * e, idx, nc)
     rates = hh_rates(v0[:nc], params.celsius)
     out.update(m0=rates[0][0], h0=rates[1][0], n0=rates[2][0], v0=v0)
-    q10 = 3.0 ** ((params.celsius - 6.3) / 10.0)
-    out["dtq"] = jnp.reshape(dt * q10, (1,)).astype(v0.dtype)
+    out["dtq"] = jnp.reshape(dt * hh_q10(params.celsius), (1,)).astype(v0.dtype)
     return out
 
 

@@ -9,7 +9,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
-from synaptax.channels._base import AbstractChannel, State
+from synaptax.channels._base import AbstractChannel, State, q10_factor
 
 
 def hh_rates(v, celsius):
@@ -33,6 +33,11 @@ def _inf_and_rate(v, celsius):
     """
     infs, rates = _inf_rate_arrays(v, celsius)
     return list(zip(infs, rates, strict=True))
+
+
+def hh_q10(celsius):
+    """NEURON's ``hh`` temperature factor ``3^((celsius - 6.3) / 10)``."""
+    return q10_factor(celsius, 3.0, 6.3)
 
 
 def _rates_and_slopes(v):
@@ -77,7 +82,7 @@ def _vtrap_and_slope(x, ex):
 def _inf_rate_arrays(v, celsius):
     """Steady states and rates 1/tau (1/ms) of m, h, n, as two 3-tuples (an analytic
     derivative rule keeps reverse mode to a few multiplications per gate)."""
-    q10 = 3.0 ** ((celsius - 6.3) / 10.0)
+    q10 = hh_q10(celsius)
     a, b, _, _ = _rates_and_slopes(v)
     infs = tuple(ai / (ai + bi) for ai, bi in zip(a, b, strict=True))
     rates = tuple(q10 * (ai + bi) for ai, bi in zip(a, b, strict=True))
@@ -88,7 +93,7 @@ def _inf_rate_arrays(v, celsius):
 def _inf_rate_jvp(primals, tangents):
     v, celsius = primals
     dv, dcel = tangents
-    q10 = 3.0 ** ((celsius - 6.3) / 10.0)
+    q10 = hh_q10(celsius)
     a, b, da, db = _rates_and_slopes(v)
     infs, rates, d_infs, d_rates = [], [], [], []
     for ai, bi, dai, dbi in zip(a, b, da, db, strict=True):

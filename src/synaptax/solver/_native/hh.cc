@@ -193,11 +193,6 @@ struct Operand {
   const Real* at(int64_t b) const { return data + b * stride; }
 };
 
-template <typename Real>
-std::vector<double> ToDouble(const Real* p, int64_t n) {
-  return std::vector<double>(p, p + n);
-}
-
 // Solve A x = r in place (d is overwritten with the pivots' reciprocals): lo is the
 // entry in the parent's column, up the entry the node has in its parent's row.
 inline void TreeSolve(const Layout& L, const double* lo, const double* up, double* d,
@@ -229,7 +224,10 @@ struct Inputs {
 template <typename Real>
 void LoadInputs(const Layout& L, const std::vector<Operand<Real>>& ops, int64_t b,
                 Inputs* out) {
-  for (int k = 0; k < kNumInputs; ++k) out->in[k] = ToDouble(ops[k].at(b), InputSize(L, k));
+  for (int k = 0; k < kNumInputs; ++k) {
+    const Real* p = ops[k].at(b);
+    out->in[k].assign(p, p + InputSize(L, k));
+  }
 }
 
 // This step's diagonal and (with kRhs) right-hand side from the state (v, m, h, q = n).
@@ -565,11 +563,13 @@ constexpr ffi::DataType kType =
 
 // dims = (n, nc, nt, ns, np, cn, ckpt, threads); tables = parent (n), order (n),
 // stimulus nodes (ns), stimulus kinds (ns), recorded nodes (np).
+// What both handlers read from a call: the layout, the operands per simulation, the
+// batch size, and the width and number of rows of the stored trajectory.
 template <typename Real>
 struct Call {
   Layout L;
   std::vector<Operand<Real>> ops;
-  int64_t batch = 0;
+  int64_t batch = 0, width = 0, rows = 0;
 };
 
 template <typename Real>
@@ -619,6 +619,8 @@ ffi::Error ReadLayout(ffi::RemainingArgs args, ffi::Span<const int64_t> dims,
     }
     ops->push_back({static_cast<const Real*>(buf->untyped_data()), stride});
   }
+  call->width = L->n + 3 * L->nc;
+  call->rows = TrajRows(*L);
   return ffi::Error::Success();
 }
 
@@ -650,8 +652,7 @@ ffi::Error ForwardImpl(ffi::RemainingArgs args, ffi::RemainingRets rets,
   auto err = ReadLayout<Real>(args, dims, tables, &call);
   if (!err.success()) return err;
   const Layout& L = call.L;
-  const int64_t batch = call.batch;
-  const int64_t width = L.n + 3 * L.nc, rows = TrajRows(L);
+  const int64_t batch = call.batch, width = call.width, rows = call.rows;
   Real *rec = nullptr, *traj = nullptr;
   err = Sized(rets, 0, batch * L.nt * L.np, "the record output", &rec);
   if (!err.success()) return err;
@@ -676,11 +677,10 @@ ffi::Error BackwardImpl(ffi::RemainingArgs args, ffi::RemainingRets rets,
   auto err = ReadLayout<Real>(args, dims, tables, &call);
   if (!err.success()) return err;
   const Layout& L = call.L;
-  const int64_t batch = call.batch;
+  const int64_t batch = call.batch, width = call.width, rows = call.rows;
   if (args.size() != kNumInputs + 2 || rets.size() != kNumInputs) {
     return Fail("the reverse call takes 19 operands and returns 17");
   }
-  const int64_t width = L.n + 3 * L.nc, rows = TrajRows(L);
   const Real *traj = nullptr, *rec_bar = nullptr;
   err = Sized(args, kNumInputs, batch * rows * width, "the trajectory", &traj);
   if (!err.success()) return err;
