@@ -75,6 +75,80 @@ def test_map_smoother_converges_and_beats_a_linear_smoother():
         jepa.poisson_smooth(p, y[:, :-1], segment)
 
 
+def test_laplace_moments_match_the_dense_inverse_hessian():
+    """The E-step's posterior moments (block recursion) equal those of the dense inverse
+    Hessian, and its Newton direction equals the dense Newton direction."""
+    from synaptax.jepa._poisson import _model_fns
+
+    rng = np.random.default_rng(3)
+    d, n, T = 2, 5, 7
+    A = np.array([[0.8, 0.1], [-0.2, 0.7]])
+    p = jepa.PoissonLDSParams(
+        A=A,
+        Q=np.array([[0.3, 0.05], [0.05, 0.2]]),
+        P0=np.eye(d) * 0.8,
+        m=np.array([0.1, -0.2]),
+        C=rng.normal(0, 0.7, (n, d)),
+        b=np.full(n, -1.0),
+    )
+    x = rng.normal(size=(1, T, d))
+    y = rng.poisson(1.0, (1, T, n)).astype(float)
+    w = np.ones((1, T))
+    with jax.enable_x64(True):
+        objective, _, estep = _model_fns(p)
+        dx, dec, (s00, s11, s10, n_pairs, var) = estep(x, y, w)
+        f = lambda v: objective(v.reshape(1, T, d), y, w)[0]
+        H = np.asarray(jax.hessian(f)(jax.numpy.asarray(x.ravel())))
+        g = np.asarray(jax.grad(f)(jax.numpy.asarray(x.ravel())))
+    cov = np.linalg.inv(H).reshape(T, d, T, d)
+    xc = x[0] - p.m
+    e = lambda i, j: cov[i, :, j, :] + np.outer(xc[i], xc[j])
+    np.testing.assert_allclose(s00[0], sum(e(t - 1, t - 1) for t in range(1, T)), rtol=1e-9)
+    np.testing.assert_allclose(s11[0], sum(e(t, t) for t in range(1, T)), rtol=1e-9)
+    np.testing.assert_allclose(s10[0], sum(e(t, t - 1) for t in range(1, T)), rtol=1e-9)
+    assert int(n_pairs[0]) == T - 1
+    np.testing.assert_allclose(var[0], np.trace(np.linalg.inv(H)), rtol=1e-9)
+    np.testing.assert_allclose(dx[0].ravel(), np.linalg.solve(H, g), rtol=1e-9)
+    np.testing.assert_allclose(dec[0], g @ np.linalg.solve(H, g), rtol=1e-9)
+
+
+def test_laplace_em_recovers_dynamics_from_an_oversmoothing_start():
+    """From an AR(1) that smooths far too much, Laplace EM finds the generator's
+    dynamics; refitting an AR(1) to the MAP point estimates instead shrinks ``Q``."""
+    x, y, segment, C, b, a = _simulate(seed=1, T=4000, d=2, n=60)
+    d = x.shape[1]
+    start = jepa.PoissonLDSParams(
+        A=0.995 * np.eye(d), Q=0.01 * np.eye(d), P0=np.eye(d), m=np.zeros(d), C=C, b=b
+    )
+    train = np.ones(len(x), bool)
+    p, hist = jepa.fit_dynamics(start, y, train, segment, n_iter=40)
+    assert len(hist) == 40 and np.all(np.isfinite(hist))
+    np.testing.assert_allclose(p.A, a * np.eye(d), atol=0.05)
+    np.testing.assert_allclose(np.diag(p.Q), 1 - a**2, rtol=0.35)
+    # the point-estimate refit: much smaller noise, i.e. a prior that smooths more
+    z = jepa.poisson_smooth(start, y, segment)
+    _, Q_hard, _, _ = jepa.fit_ar1(z, train, segment)
+    assert np.all(np.diag(Q_hard) < 0.5 * np.diag(p.Q))
+    # and the refitted model estimates the latents better than the start
+    r_em = _corr(jepa.poisson_smooth(p, y, segment), x)
+    r_start = _corr(z, x)
+    assert np.all(r_em > r_start)
+
+
+def test_unequal_runs_are_smoothed_as_one_at_a_time():
+    x, y, _, C, b, a = _simulate(seed=2, T=1500)
+    segment = np.repeat([0, 1, 2], [400, 700, 400])
+    d = x.shape[1]
+    p = jepa.PoissonLDSParams(
+        A=a * np.eye(d), Q=(1 - a**2) * np.eye(d), P0=np.eye(d), m=np.zeros(d), C=C, b=b
+    )
+    z = jepa.poisson_smooth(p, y, segment, tol=1e-10)
+    for s in range(3):
+        sel = segment == s
+        zs = jepa.poisson_smooth(p, y[sel], np.zeros(sel.sum(), int), tol=1e-10)
+        np.testing.assert_allclose(z[sel], zs, atol=1e-6)
+
+
 def test_teacher_smoother_needs_readouts_and_shapes():
     counts = np.random.default_rng(0).poisson(0.5, (400, 11)).astype(np.float32)
     segment = np.zeros(400, int)
@@ -87,6 +161,8 @@ def test_teacher_smoother_needs_readouts_and_shapes():
     z0 = jepa.teacher_latents(m, counts, views)
     z = jepa.poisson_smooth(p, counts[:, units], segment, init=z0)
     assert z.shape == (400, 3) and np.all(np.isfinite(z))
+    zr, pr = jepa.refined_latents(m, counts, views, train, segment, em_iter=2)
+    assert zr.shape == (400, 3) and np.all(np.isfinite(zr)) and pr.C.shape == (11, 3)
     bare = Teacher((len(views[0]), len(views[1])), key=jax.random.key(0), **kw)
     with pytest.raises(ValueError, match="read-outs"):
         jepa.teacher_smoother(bare, counts, views, train, segment)

@@ -31,7 +31,9 @@ from ._model import split_units as split_units
 from ._model import transform_counts as transform_counts
 from ._poisson import PoissonLDSParams as PoissonLDSParams
 from ._poisson import fit_ar1 as fit_ar1
+from ._poisson import fit_dynamics as fit_dynamics
 from ._poisson import poisson_smooth as poisson_smooth
+from ._poisson import refined_latents as refined_latents
 from ._poisson import teacher_smoother as teacher_smoother
 from ._sigreg import epps_pulley as epps_pulley
 from ._sigreg import gaussian_expectation as gaussian_expectation

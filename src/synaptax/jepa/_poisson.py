@@ -19,10 +19,23 @@ observation term: ``C``, ``b`` are the teacher's own read-outs (each view's unit
 the read-out trained to predict them from the *other* view's latent), ``A``, ``Q``,
 ``P0`` and ``m`` a least-squares AR(1) fit of the teacher's latents on consecutive
 training bins (:func:`fit_ar1`). Nothing in it sees the true latents.
+
+That AR(1) is fitted to the encoder's latents, which are smoother than the latents they
+estimate, so its prior smooths too much (the weakest latent dimensions suffer most).
+:func:`fit_dynamics` refits ``A`` and ``Q`` by Laplace EM: the posterior covariances
+(the inverse Hessian's diagonal and first off-diagonal blocks, from the same
+factorisation) enter the M-step, so ``Q`` does not shrink as it does when an AR(1) is
+refitted to MAP point estimates. :func:`refined_latents` chains the three: the
+teacher's Poisson model, its dynamics by Laplace EM, the MAP latents of every bin.
+
+Runs of equal length are stacked and solved together (``jax.vmap``); everything runs in
+float64 (``jax.enable_x64``), whatever JAX's default.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 from dataclasses import dataclass
 
 import jax
@@ -33,7 +46,14 @@ from jaxtyping import Bool, Float, Int, Real
 from ._eval import teacher_latents
 from ._model import Teacher
 
-__all__ = ["PoissonLDSParams", "fit_ar1", "poisson_smooth", "teacher_smoother"]
+__all__ = [
+    "PoissonLDSParams",
+    "fit_ar1",
+    "fit_dynamics",
+    "poisson_smooth",
+    "refined_latents",
+    "teacher_smoother",
+]
 
 
 @dataclass(frozen=True)
@@ -74,55 +94,169 @@ def fit_ar1(
     return A, e.T @ e / len(e) + eye, np.cov(x[train].T).reshape(len(m), len(m)) + eye, m
 
 
-def _newton_fns(p: PoissonLDSParams, dtype):
-    C, b, A = (jnp.asarray(v, dtype) for v in (p.C, p.b, p.A))
-    Qi = jnp.asarray(np.linalg.inv(p.Q), dtype)
-    P0i = jnp.asarray(np.linalg.inv(p.P0), dtype)
-    m = jnp.asarray(p.m, dtype)
+def _model_fns(p: PoissonLDSParams):
+    """One run's negative log-posterior, Newton direction and posterior second moments,
+    ``f(x, y, w)`` over a stack of runs (float64; call under ``jax.enable_x64``). ``w``
+    weights each bin's likelihood. The model's arrays are arguments of the compiled
+    functions, so new dynamics (an EM iteration) do not recompile them."""
+    q = tuple(
+        jnp.asarray(v, jnp.float64)
+        for v in (p.C, p.b, p.A, np.linalg.inv(p.Q), np.linalg.inv(p.P0), p.m)
+    )
+    return tuple(functools.partial(f, q) for f in _compiled())
+
+
+@functools.cache
+def _compiled():
+    def batched(i):
+        def f(q, x, y, w):
+            return _one_run(q)[i](x, y, w)
+
+        return jax.jit(jax.vmap(f, in_axes=(None, 0, 0, 0)))
+
+    return batched(0), batched(1), batched(2)
+
+
+def _one_run(q):
+    C, b, A, Qi, P0i, m = q
     L = -Qi @ A  # Hessian block (t, t - 1)
     AQA = A.T @ Qi @ A
 
-    def terms(x, y):
-        """Negative log-posterior per bin (constants dropped), to be summed in float64."""
+    def objective(x, y, w):
         eta = b + x @ C.T
-        lik = jnp.sum(jnp.exp(eta) - y * eta, axis=1)
+        lik = jnp.sum(w * jnp.sum(jnp.exp(eta) - y * eta, axis=1))
         e = (x[1:] - m) - (x[:-1] - m) @ A.T
-        dyn = 0.5 * jnp.sum((e @ Qi) * e, axis=1)
         x0 = x[0] - m
-        return lik + jnp.concatenate([0.5 * (x0 @ P0i @ x0)[None], dyn])
+        return lik + 0.5 * jnp.sum((e @ Qi) * e) + 0.5 * (x0 @ P0i @ x0)
 
-    @jax.jit
-    def direction(x, y):
-        """Newton direction ``H^-1 g`` and the decrement ``g' H^-1 g``."""
-        g = jax.grad(lambda v: jnp.sum(terms(v, y)))(x)
+    def factor(x, w):
+        """Inverses of the block Thomas algorithm's pivots ``S_t`` (``S_1 = H_11``,
+        ``S_t = H_tt - L S_{t-1}^-1 L'``); ``H_tt`` is built inside the scan."""
         n = x.shape[0]
-        rate = jnp.exp(b + x @ C.T)
-        H = jnp.einsum("tn,ni,nj->tij", rate, C, C)
-        t = jnp.arange(n)[:, None, None]
-        H = H + jnp.where(t >= 1, Qi, P0i) + jnp.where(t < n - 1, AQA, 0.0)
+        rate = w[:, None] * jnp.exp(b + x @ C.T)
+        t = jnp.arange(n)
 
-        def forward(carry, inp):
-            s_prev, r_prev = carry
-            h, gt = inp
-            s = h - L @ jnp.linalg.solve(s_prev, L.T)
-            r = gt - L @ jnp.linalg.solve(s_prev, r_prev)
-            return (s, r), (s, r)
+        fisher = jnp.einsum("tn,ni,nj->tij", rate, C, C)
 
-        _, (s, r) = jax.lax.scan(forward, (H[0], g[0]), (H[1:], g[1:]))
-        s = jnp.concatenate([H[:1], s])
-        r = jnp.concatenate([g[:1], r])
-        last = jnp.linalg.solve(s[-1], r[-1])
+        def step(si_prev, inp):
+            h, first, last = inp
+            h = h + jnp.where(first, P0i, Qi) + jnp.where(last, 0.0, AQA)
+            s = jnp.where(first, h, h - L @ si_prev @ L.T)
+            si = jnp.linalg.inv(s)
+            si = 0.5 * (si + si.T)
+            return si, si
 
-        def backward(nxt, inp):
-            st, rt = inp
-            cur = jnp.linalg.solve(st, rt - L.T @ nxt)
+        _, si = jax.lax.scan(step, jnp.zeros_like(Qi), (fisher, t == 0, t == n - 1))
+        return si
+
+    def newton(g, si):
+        """``H^-1 g`` from the pivots' inverses (forward and back substitution)."""
+
+        def fwd(r_prev, inp):
+            gt, si_prev, first = inp
+            r = jnp.where(first, gt, gt - L @ (si_prev @ r_prev))
+            return r, r
+
+        si_prev = jnp.concatenate([si[:1], si[:-1]])
+        _, r = jax.lax.scan(fwd, jnp.zeros_like(g[0]), (g, si_prev, jnp.arange(len(g)) == 0))
+
+        def bwd(nxt, inp):
+            rt, sit = inp
+            cur = sit @ (rt - L.T @ nxt)
             return cur, cur
 
-        _, rest = jax.lax.scan(backward, last, (s[:-1], r[:-1]), reverse=True)
-        dx = jnp.concatenate([rest, last[None]])
+        _, dx = jax.lax.scan(bwd, jnp.zeros_like(g[0]), (r, si), reverse=True)
+        return dx
+
+    def direction(x, y, w):
+        """Newton direction ``H^-1 g`` and the decrement ``g' H^-1 g``."""
+        g = jax.grad(objective)(x, y, w)
+        dx = newton(g, factor(x, w))
         return dx, jnp.sum(g * dx)
 
-    return jax.jit(terms), direction
+    def moments(x, w, si):
+        """Sums over consecutive pairs ``(t - 1, t)`` of the posterior (Laplace) second
+        moments of ``x - m``: ``E[x_{t-1} x_{t-1}']``, ``E[x_t x_t']``, ``E[x_t x_{t-1}']``,
+        with ``Cov(x_t) = S_t^-1 + S_t^-1 L' Cov(x_{t+1}) L S_t^-1`` and
+        ``Cov(x_{t+1}, x_t) = -Cov(x_{t+1}) L S_t^-1`` (backward recursion). Pairs
+        whose later bin has ``w = 0`` (padding) are left out. Also the summed posterior
+        variance of the observed bins."""
+        pair = w[1:] > 0
+
+        def bwd(carry, inp):
+            sig_next, s_prev, s_next, s_cross, tot = carry
+            sit, ok, wt = inp
+            cross = -sig_next @ L @ sit
+            sig = sit + sit @ L.T @ sig_next @ L @ sit
+            return (
+                sig,
+                jnp.where(ok, s_prev + sig, s_prev),
+                jnp.where(ok, s_next + sig_next, s_next),
+                jnp.where(ok, s_cross + cross, s_cross),
+                tot + wt * jnp.trace(sig),
+            ), None
+
+        zero = jnp.zeros_like(Qi)
+        init = (si[-1], zero, zero, zero, w[-1] * jnp.trace(si[-1]))
+        (_, s00, s11, s10, tot), _ = jax.lax.scan(bwd, init, (si[:-1], pair, w[:-1]), reverse=True)
+        xc = x - m
+        k = pair[:, None].astype(x.dtype)
+        s00 = s00 + (xc[:-1] * k).T @ xc[:-1]
+        s11 = s11 + (xc[1:] * k).T @ xc[1:]
+        s10 = s10 + (xc[1:] * k).T @ xc[:-1]
+        return s00, s11, s10, jnp.sum(pair), tot
+
+    def estep(x, y, w):
+        """One factorisation at ``x``: the posterior moments there and the Newton
+        direction and decrement from ``x``."""
+        g = jax.grad(objective)(x, y, w)
+        si = factor(x, w)
+        dx = newton(g, si)
+        return dx, jnp.sum(g * dx), moments(x, w, si)
+
+    return objective, direction, estep
+
+
+def _groups(segment: np.ndarray) -> list[np.ndarray]:
+    """The bins of each run (bins of one ``segment`` value, in order), runs of equal
+    length stacked: a list of ``[runs, length]`` index arrays."""
+    by_len: dict[int, list[np.ndarray]] = {}
+    for s in np.unique(segment):
+        sel = np.flatnonzero(segment == s)
+        by_len.setdefault(len(sel), []).append(sel)
+    return [np.stack(v) for _, v in sorted(by_len.items())]
+
+
+def _step(objective, x, dx, dec, f, active, y, w):
+    """Backtracking (Armijo) line search along ``-dx`` for each active run of a stack:
+    ``(x, f, moved)``."""
+    step = np.where(active, 1.0, 0.0)
+    todo = active.copy()
+    xn = np.array(x)
+    while todo.any() and step[todo].max() > 1e-4:
+        cand = x - step[:, None, None] * dx
+        fc = np.asarray(objective(cand, y, w))
+        ok = todo & np.isfinite(fc) & (fc <= f - 1e-4 * step * dec)
+        xn[ok], f[ok] = np.asarray(cand)[ok], fc[ok]
+        todo &= ~ok
+        step = np.where(todo, step / 2, step)
+    return jnp.asarray(xn), f, active & ~todo
+
+
+def _newton(fns, x, y, w, max_iter: int, tol: float):
+    """Damped Newton for a stack of runs, a backtracking line search per run."""
+    objective, direction, _ = fns
+    f = np.array(objective(x, y, w))
+    active = np.ones(len(f), bool)
+    n_bins = np.asarray(jnp.sum(w, axis=1))
+    for _ in range(max_iter):
+        dx, dec = (np.asarray(v) for v in direction(x, y, w))
+        active &= np.isfinite(dec) & (dec / 2 >= tol * np.maximum(n_bins, 1))
+        if not active.any():
+            break
+        # a run that finds no descent has converged as far as it can
+        x, f, active = _step(objective, x, dx, dec, f, active, y, w)
+    return x
 
 
 def poisson_smooth(
@@ -145,42 +279,105 @@ def poisson_smooth(
         tol: stop when the Newton decrement ``g' H^-1 g / 2`` per bin falls below it.
 
     Returns:
-        ``[time, latent]`` MAP latents (NumPy, the dtype of ``jnp.asarray(counts)``).
+        ``[time, latent]`` MAP latents (NumPy, float64: the smoother runs in double
+        precision whatever JAX's default).
     """
-    y_all = jnp.asarray(counts, jnp.result_type(float))
-    dtype = y_all.dtype
+    return _smooth(p, counts, segment, init, max_iter, tol)
+
+
+def _smooth(p, counts, segment, init, max_iter, tol):
+    counts = np.asarray(counts, float)
     segment = np.asarray(segment)
-    if y_all.shape[1] != p.C.shape[0] or len(segment) != y_all.shape[0]:
+    if counts.shape[1] != p.C.shape[0] or len(segment) != counts.shape[0]:
         raise ValueError(
-            f"counts {y_all.shape} need {p.C.shape[0]} units and one segment per bin "
+            f"counts {counts.shape} need {p.C.shape[0]} units and one segment per bin "
             f"({len(segment)} given)."
         )
-    terms, direction = _newton_fns(p, dtype)
     d = p.A.shape[0]
     start = np.broadcast_to(p.m, (len(segment), d)) if init is None else np.asarray(init)
-    out = np.empty((len(segment), d), dtype)
-    for s in np.unique(segment):
-        sel = np.flatnonzero(segment == s)
-        y = y_all[sel]
-        x = jnp.asarray(start[sel], dtype)
-        f = float(np.sum(np.asarray(terms(x, y), float)))
-        for _ in range(max_iter):
-            dx, dec = direction(x, y)
-            dec = float(dec)
-            if not np.isfinite(dec) or dec / 2 < tol * len(sel):
-                break
-            step, moved = 1.0, False
-            while step > 1e-4:
-                xn = x - step * dx
-                fn = float(np.sum(np.asarray(terms(xn, y), float)))
-                if np.isfinite(fn) and fn <= f - 1e-4 * step * dec:
-                    x, f, moved = xn, fn, True
-                    break
-                step *= 0.5
-            if not moved:
-                break
-        out[sel] = np.asarray(x)
+    out = np.empty((len(segment), d))
+    with jax.enable_x64(True):
+        fns = _model_fns(p)
+        for idx in _groups(segment):
+            y = jnp.asarray(counts[idx])
+            w = jnp.ones(idx.shape)
+            x = _newton(fns, jnp.asarray(start[idx], jnp.float64), y, w, max_iter, tol)
+            out[idx] = np.asarray(x)
     return out
+
+
+def fit_dynamics(
+    p: PoissonLDSParams,
+    counts: Real[np.ndarray, "time unit"],
+    train: Bool[np.ndarray, " time"],
+    segment: Int[np.ndarray, " time"],
+    init: Float[np.ndarray, "time latent"] | None = None,
+    n_iter: int = 30,
+    progress: bool = False,
+) -> tuple[PoissonLDSParams, list[float]]:
+    """Laplace EM for the dynamics ``A``, ``Q`` of the model above, ``C``, ``b``, ``m``,
+    ``P0`` held fixed, on the contiguous runs of training bins (:func:`lds_runs`).
+
+    The runs are first smoothed to the MAP (:func:`poisson_smooth`, from ``init``).
+    Each iteration then factorises the Hessian once per run at the current trajectory,
+    which gives both the Laplace posterior covariances (the inverse Hessian's diagonal
+    and first off-diagonal blocks) and a Newton step that keeps the trajectory at the
+    MAP as the dynamics change; the M-step is ``A = S10 S00^-1``,
+    ``Q = (S11 - A S10') / n`` from the posterior second moments over consecutive
+    training pairs. Unlike a least-squares AR(1) fit of point estimates
+    (:func:`fit_ar1`), which sees trajectories smoother than the latents and fits a
+    prior that smooths them further, the posterior covariances keep ``Q`` from
+    shrinking.
+
+    Args:
+        p: starting model (e.g. from :func:`teacher_smoother`).
+        counts: ``[time, unit]`` counts, ``C``'s units.
+        train: bins to fit on.
+        segment: epoch interval of each bin.
+        init: starting latents ``[time, latent]`` (e.g. the encoder's); ``m`` by default.
+        n_iter: EM iterations.
+        progress: show a progress bar.
+
+    Returns:
+        ``(params, history)``, ``history`` the mean posterior variance per training bin
+        (trace of the Laplace covariance) at each E-step.
+    """
+    from ._lds import lds_runs
+
+    train = np.asarray(train, bool)
+    run = np.cumsum(lds_runs(train, segment))
+    y_all = np.asarray(counts, float)[train]
+    x_all = _smooth(p, y_all, run, None if init is None else np.asarray(init)[train], 50, 1e-6)
+    groups = _groups(run)
+    d = p.A.shape[0]
+    history: list[float] = []
+    with jax.enable_x64(True):
+        xs = [jnp.asarray(x_all[idx]) for idx in groups]
+        ys = [jnp.asarray(y_all[idx]) for idx in groups]
+        ws = [jnp.ones(idx.shape) for idx in groups]
+        for _ in _progress_range(n_iter, progress, "Laplace EM"):
+            objective, _, estep = _model_fns(p)
+            stats = []
+            for k, (x, y, w) in enumerate(zip(xs, ys, ws, strict=True)):
+                dx, dec, st = estep(x, y, w)
+                stats.append([np.asarray(v).sum(0) for v in st])
+                f = np.array(objective(x, y, w))
+                dec = np.asarray(dec)
+                xs[k] = _step(objective, x, dx, dec, f, np.isfinite(dec) & (dec > 0), y, w)[0]
+            s00, s11, s10, n_pairs, var = (np.sum(v, axis=0) for v in zip(*stats, strict=True))
+            A = np.linalg.solve(s00.T, s10.T).T
+            Q = (s11 - A @ s10.T) / n_pairs
+            p = dataclasses.replace(p, A=A, Q=0.5 * (Q + Q.T) + 1e-9 * np.eye(d))
+            history.append(float(var) / len(y_all))
+    return p, history
+
+
+def _progress_range(n: int, show: bool, what: str):
+    if not show:
+        return range(n)
+    from rich.progress import track
+
+    return track(range(n), description=what)
 
 
 def teacher_smoother(
@@ -207,3 +404,28 @@ def teacher_smoother(
     b = np.concatenate([np.asarray(r.bias, float) for r in ro])
     units = np.concatenate([np.asarray(v) for v in views])
     return PoissonLDSParams(A, Q, P0, m, C, b), units
+
+
+def refined_latents(
+    model: Teacher,
+    counts: Real[np.ndarray, "time unit"],
+    views: tuple[np.ndarray, np.ndarray],
+    train: Bool[np.ndarray, " time"],
+    segment: Int[np.ndarray, " time"],
+    session: int = 0,
+    em_iter: int = 30,
+    progress: bool = False,
+) -> tuple[Float[np.ndarray, "time latent"], PoissonLDSParams]:
+    """The teacher's latents refined by inference in its own Poisson model: the model of
+    :func:`teacher_smoother` (the teacher's cross-view read-outs as ``C``, ``b``), its
+    dynamics fitted by Laplace EM on the training bins (:func:`fit_dynamics`, ``em_iter``
+    iterations from the AR(1) of the encoder's latents), then the MAP trajectory of every
+    bin (:func:`poisson_smooth`, started at the encoder's latents). Nothing in it sees
+    true latents. Returns ``(latents, params)``; ``params.C``'s rows are the units of
+    ``views`` (view A first)."""
+    params, units = teacher_smoother(model, counts, views, train, segment, session)
+    z0 = teacher_latents(model, counts, views, session)
+    c = np.asarray(counts)[:, units]
+    if em_iter > 0:
+        params, _ = fit_dynamics(params, c, train, segment, z0, em_iter, progress)
+    return poisson_smooth(params, c, segment, init=z0), params
