@@ -53,3 +53,14 @@ def test_bad_config_and_run_dir(tmp_path):
     assert r.exit_code == 2 and "unknown teacher setting" in r.output
     r = CliRunner().invoke(app, ["teacher", "eval", str(tmp_path / "nothing")])
     assert r.exit_code == 2 and "not found" in r.output
+
+
+def test_poisson_teacher_reports_its_refined_latents(tmp_path):
+    cfg = tmp_path / "t.toml"
+    cfg.write_text(CONFIG + "obs_weight = 10.0\nobs_poisson = true\n")
+    run = tmp_path / "run"
+    r = CliRunner().invoke(app, ["teacher", "train", str(cfg), "--run-dir", str(run)])
+    assert r.exit_code == 0, r.output
+    report = json.loads((run / "report.json").read_text())
+    assert "teacher_refined" in report
+    assert 0.0 < report["teacher_refined"]["gt_latent_cca"] <= 1.0

@@ -21,7 +21,9 @@ A config file (every section and key optional)::
 
 The run directory receives the config (``teacher.toml``), the checkpoints and logs of
 :func:`synaptax.jepa.train`, and ``report.json`` from the evaluation (the teacher, the
-PCA baselines and the LDS baseline, all with the teacher's latent dimension).
+PCA baselines and the LDS baseline, all with the teacher's latent dimension; for a
+teacher trained with the Poisson observation term also ``teacher_refined``, its latents
+refined by :func:`synaptax.jepa.refined_latents`).
 """
 
 from __future__ import annotations
@@ -118,6 +120,9 @@ def evaluate_run(run_dir: Path) -> dict:
     rows = {}
     z = jepa.teacher_latents(model, counts, views)
     cands = {"teacher": z}
+    if model.readouts is not None and tcfg.obs_poisson:
+        # a teacher with the Poisson observation term: also its refined latents
+        cands["teacher_refined"] = jepa.refined_latents(model, counts, views, train, segment)[0]
     for name, causal in (("pca_causal", True), ("pca_acausal", False)):
         cands[name] = jepa.pca_latents(counts, segment, train, tcfg.latent_dim, causal=causal)
     cands["lds"] = jepa.lds_latents(counts, segment, train, tcfg.latent_dim, n_iter=20)
