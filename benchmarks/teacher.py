@@ -183,8 +183,8 @@ def main() -> None:
     p.add_argument(
         "--ceiling",
         action="store_true",
-        help="also the Poisson MAP smoother with the true parameters and the teacher's "
-        "latents refined by its own Poisson model (ceiling_* figures)",
+        help="also the Poisson MAP smoother with the generator's true parameters "
+        "(ceiling_* figures)",
     )
     args = p.parse_args()
 

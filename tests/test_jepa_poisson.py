@@ -93,11 +93,10 @@ def test_laplace_moments_match_the_dense_inverse_hessian():
     )
     x = rng.normal(size=(1, T, d))
     y = rng.poisson(1.0, (1, T, n)).astype(float)
-    w = np.ones((1, T))
     with jax.enable_x64(True):
         objective, _, estep = _model_fns(p)
-        dx, dec, (s00, s11, s10, n_pairs, var) = estep(x, y, w)
-        f = lambda v: objective(v.reshape(1, T, d), y, w)[0]
+        f0, dx, dec, (s00, s11, s10, n_pairs, var) = estep(x, y)
+        f = lambda v: objective(v.reshape(1, T, d), y)[0]
         H = np.asarray(jax.hessian(f)(jax.numpy.asarray(x.ravel())))
         g = np.asarray(jax.grad(f)(jax.numpy.asarray(x.ravel())))
     cov = np.linalg.inv(H).reshape(T, d, T, d)
@@ -110,6 +109,7 @@ def test_laplace_moments_match_the_dense_inverse_hessian():
     np.testing.assert_allclose(var[0], np.trace(np.linalg.inv(H)), rtol=1e-9)
     np.testing.assert_allclose(dx[0].ravel(), np.linalg.solve(H, g), rtol=1e-9)
     np.testing.assert_allclose(dec[0], g @ np.linalg.solve(H, g), rtol=1e-9)
+    np.testing.assert_allclose(f0[0], objective(x, y)[0], rtol=1e-12)
 
 
 def test_laplace_em_recovers_dynamics_from_an_oversmoothing_start():

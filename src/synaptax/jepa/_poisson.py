@@ -95,10 +95,10 @@ def fit_ar1(
 
 
 def _model_fns(p: PoissonLDSParams):
-    """One run's negative log-posterior, Newton direction and posterior second moments,
-    ``f(x, y, w)`` over a stack of runs (float64; call under ``jax.enable_x64``). ``w``
-    weights each bin's likelihood. The model's arrays are arguments of the compiled
-    functions, so new dynamics (an EM iteration) do not recompile them."""
+    """One run's negative log-posterior, Newton direction and E-step, ``f(x, y)`` over a
+    stack of runs of equal length (float64; call under ``jax.enable_x64``). The model's
+    arrays are arguments of the compiled functions, so new dynamics (an EM iteration) do
+    not recompile them."""
     q = tuple(
         jnp.asarray(v, jnp.float64)
         for v in (p.C, p.b, p.A, np.linalg.inv(p.Q), np.linalg.inv(p.P0), p.m)
@@ -109,10 +109,10 @@ def _model_fns(p: PoissonLDSParams):
 @functools.cache
 def _compiled():
     def batched(i):
-        def f(q, x, y, w):
-            return _one_run(q)[i](x, y, w)
+        def f(q, x, y):
+            return _one_run(q)[i](x, y)
 
-        return jax.jit(jax.vmap(f, in_axes=(None, 0, 0, 0)))
+        return jax.jit(jax.vmap(f, in_axes=(None, 0, 0)))
 
     return batched(0), batched(1), batched(2)
 
@@ -122,21 +122,19 @@ def _one_run(q):
     L = -Qi @ A  # Hessian block (t, t - 1)
     AQA = A.T @ Qi @ A
 
-    def objective(x, y, w):
+    def objective(x, y):
         eta = b + x @ C.T
-        lik = jnp.sum(w * jnp.sum(jnp.exp(eta) - y * eta, axis=1))
+        lik = jnp.sum(jnp.exp(eta) - y * eta)
         e = (x[1:] - m) - (x[:-1] - m) @ A.T
         x0 = x[0] - m
         return lik + 0.5 * jnp.sum((e @ Qi) * e) + 0.5 * (x0 @ P0i @ x0)
 
-    def factor(x, w):
+    def factor(x):
         """Inverses of the block Thomas algorithm's pivots ``S_t`` (``S_1 = H_11``,
-        ``S_t = H_tt - L S_{t-1}^-1 L'``); ``H_tt`` is built inside the scan."""
+        ``S_t = H_tt - L S_{t-1}^-1 L'``)."""
         n = x.shape[0]
-        rate = w[:, None] * jnp.exp(b + x @ C.T)
         t = jnp.arange(n)
-
-        fisher = jnp.einsum("tn,ni,nj->tij", rate, C, C)
+        fisher = jnp.einsum("tn,ni,nj->tij", jnp.exp(b + x @ C.T), C, C)
 
         def step(si_prev, inp):
             h, first, last = inp
@@ -168,51 +166,42 @@ def _one_run(q):
         _, dx = jax.lax.scan(bwd, jnp.zeros_like(g[0]), (r, si), reverse=True)
         return dx
 
-    def direction(x, y, w):
+    def direction(x, y):
         """Newton direction ``H^-1 g`` and the decrement ``g' H^-1 g``."""
-        g = jax.grad(objective)(x, y, w)
-        dx = newton(g, factor(x, w))
+        g = jax.grad(objective)(x, y)
+        dx = newton(g, factor(x))
         return dx, jnp.sum(g * dx)
 
-    def moments(x, w, si):
+    def moments(x, si):
         """Sums over consecutive pairs ``(t - 1, t)`` of the posterior (Laplace) second
         moments of ``x - m``: ``E[x_{t-1} x_{t-1}']``, ``E[x_t x_t']``, ``E[x_t x_{t-1}']``,
         with ``Cov(x_t) = S_t^-1 + S_t^-1 L' Cov(x_{t+1}) L S_t^-1`` and
-        ``Cov(x_{t+1}, x_t) = -Cov(x_{t+1}) L S_t^-1`` (backward recursion). Pairs
-        whose later bin has ``w = 0`` (padding) are left out. Also the summed posterior
-        variance of the observed bins."""
-        pair = w[1:] > 0
+        ``Cov(x_{t+1}, x_t) = -Cov(x_{t+1}) L S_t^-1`` (backward recursion); also the
+        number of pairs and the summed posterior variance of all bins."""
 
-        def bwd(carry, inp):
+        def bwd(carry, sit):
             sig_next, s_prev, s_next, s_cross, tot = carry
-            sit, ok, wt = inp
-            cross = -sig_next @ L @ sit
             sig = sit + sit @ L.T @ sig_next @ L @ sit
-            return (
-                sig,
-                jnp.where(ok, s_prev + sig, s_prev),
-                jnp.where(ok, s_next + sig_next, s_next),
-                jnp.where(ok, s_cross + cross, s_cross),
-                tot + wt * jnp.trace(sig),
-            ), None
+            cross = -sig_next @ L @ sit
+            carry = (sig, s_prev + sig, s_next + sig_next, s_cross + cross, tot + jnp.trace(sig))
+            return carry, None
 
         zero = jnp.zeros_like(Qi)
-        init = (si[-1], zero, zero, zero, w[-1] * jnp.trace(si[-1]))
-        (_, s00, s11, s10, tot), _ = jax.lax.scan(bwd, init, (si[:-1], pair, w[:-1]), reverse=True)
+        init = (si[-1], zero, zero, zero, jnp.trace(si[-1]))
+        (_, s00, s11, s10, tot), _ = jax.lax.scan(bwd, init, si[:-1], reverse=True)
         xc = x - m
-        k = pair[:, None].astype(x.dtype)
-        s00 = s00 + (xc[:-1] * k).T @ xc[:-1]
-        s11 = s11 + (xc[1:] * k).T @ xc[1:]
-        s10 = s10 + (xc[1:] * k).T @ xc[:-1]
-        return s00, s11, s10, jnp.sum(pair), tot
+        s00 = s00 + xc[:-1].T @ xc[:-1]
+        s11 = s11 + xc[1:].T @ xc[1:]
+        s10 = s10 + xc[1:].T @ xc[:-1]
+        return s00, s11, s10, jnp.asarray(x.shape[0] - 1), tot
 
-    def estep(x, y, w):
-        """One factorisation at ``x``: the posterior moments there and the Newton
-        direction and decrement from ``x``."""
-        g = jax.grad(objective)(x, y, w)
-        si = factor(x, w)
+    def estep(x, y):
+        """One factorisation at ``x``: the objective there, the Newton direction and
+        decrement from ``x``, and the posterior moments at ``x``."""
+        f, g = jax.value_and_grad(objective)(x, y)
+        si = factor(x)
         dx = newton(g, si)
-        return dx, jnp.sum(g * dx), moments(x, w, si)
+        return f, dx, jnp.sum(g * dx), moments(x, si)
 
     return objective, direction, estep
 
@@ -227,7 +216,7 @@ def _groups(segment: np.ndarray) -> list[np.ndarray]:
     return [np.stack(v) for _, v in sorted(by_len.items())]
 
 
-def _step(objective, x, dx, dec, f, active, y, w):
+def _step(objective, x, dx, dec, f, active, y):
     """Backtracking (Armijo) line search along ``-dx`` for each active run of a stack:
     ``(x, f, moved)``."""
     step = np.where(active, 1.0, 0.0)
@@ -235,7 +224,7 @@ def _step(objective, x, dx, dec, f, active, y, w):
     xn = np.array(x)
     while todo.any() and step[todo].max() > 1e-4:
         cand = x - step[:, None, None] * dx
-        fc = np.asarray(objective(cand, y, w))
+        fc = np.asarray(objective(cand, y))
         ok = todo & np.isfinite(fc) & (fc <= f - 1e-4 * step * dec)
         xn[ok], f[ok] = np.asarray(cand)[ok], fc[ok]
         todo &= ~ok
@@ -243,19 +232,18 @@ def _step(objective, x, dx, dec, f, active, y, w):
     return jnp.asarray(xn), f, active & ~todo
 
 
-def _newton(fns, x, y, w, max_iter: int, tol: float):
+def _newton(fns, x, y, max_iter: int, tol: float):
     """Damped Newton for a stack of runs, a backtracking line search per run."""
     objective, direction, _ = fns
-    f = np.array(objective(x, y, w))
+    f = np.array(objective(x, y))
     active = np.ones(len(f), bool)
-    n_bins = np.asarray(jnp.sum(w, axis=1))
     for _ in range(max_iter):
-        dx, dec = (np.asarray(v) for v in direction(x, y, w))
-        active &= np.isfinite(dec) & (dec / 2 >= tol * np.maximum(n_bins, 1))
+        dx, dec = (np.asarray(v) for v in direction(x, y))
+        active &= np.isfinite(dec) & (dec / 2 >= tol * x.shape[1])
         if not active.any():
             break
         # a run that finds no descent has converged as far as it can
-        x, f, active = _step(objective, x, dx, dec, f, active, y, w)
+        x, f, active = _step(objective, x, dx, dec, f, active, y)
     return x
 
 
@@ -282,10 +270,6 @@ def poisson_smooth(
         ``[time, latent]`` MAP latents (NumPy, float64: the smoother runs in double
         precision whatever JAX's default).
     """
-    return _smooth(p, counts, segment, init, max_iter, tol)
-
-
-def _smooth(p, counts, segment, init, max_iter, tol):
     counts = np.asarray(counts, float)
     segment = np.asarray(segment)
     if counts.shape[1] != p.C.shape[0] or len(segment) != counts.shape[0]:
@@ -300,8 +284,7 @@ def _smooth(p, counts, segment, init, max_iter, tol):
         fns = _model_fns(p)
         for idx in _groups(segment):
             y = jnp.asarray(counts[idx])
-            w = jnp.ones(idx.shape)
-            x = _newton(fns, jnp.asarray(start[idx], jnp.float64), y, w, max_iter, tol)
+            x = _newton(fns, jnp.asarray(start[idx], jnp.float64), y, max_iter, tol)
             out[idx] = np.asarray(x)
     return out
 
@@ -347,23 +330,21 @@ def fit_dynamics(
     train = np.asarray(train, bool)
     run = np.cumsum(lds_runs(train, segment))
     y_all = np.asarray(counts, float)[train]
-    x_all = _smooth(p, y_all, run, None if init is None else np.asarray(init)[train], 50, 1e-6)
+    x_all = poisson_smooth(p, y_all, run, None if init is None else np.asarray(init)[train])
     groups = _groups(run)
     d = p.A.shape[0]
     history: list[float] = []
     with jax.enable_x64(True):
         xs = [jnp.asarray(x_all[idx]) for idx in groups]
         ys = [jnp.asarray(y_all[idx]) for idx in groups]
-        ws = [jnp.ones(idx.shape) for idx in groups]
         for _ in _progress_range(n_iter, progress, "Laplace EM"):
             objective, _, estep = _model_fns(p)
             stats = []
-            for k, (x, y, w) in enumerate(zip(xs, ys, ws, strict=True)):
-                dx, dec, st = estep(x, y, w)
+            for k, (x, y) in enumerate(zip(xs, ys, strict=True)):
+                f, dx, dec, st = estep(x, y)
                 stats.append([np.asarray(v).sum(0) for v in st])
-                f = np.array(objective(x, y, w))
-                dec = np.asarray(dec)
-                xs[k] = _step(objective, x, dx, dec, f, np.isfinite(dec) & (dec > 0), y, w)[0]
+                f, dec = np.array(f), np.asarray(dec)
+                xs[k] = _step(objective, x, dx, dec, f, np.isfinite(dec) & (dec > 0), y)[0]
             s00, s11, s10, n_pairs, var = (np.sum(v, axis=0) for v in zip(*stats, strict=True))
             A = np.linalg.solve(s00.T, s10.T).T
             Q = (s11 - A @ s10.T) / n_pairs
