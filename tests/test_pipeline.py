@@ -73,6 +73,36 @@ def test_tiny_pipeline_writes_report_and_finite_metrics(tmp_path):
     assert json.loads((tmp_path / "config.json").read_text())["student"]["n_neurons"] == 40
 
 
+def test_pipeline_distils_the_refined_latents(tmp_path, monkeypatch):
+    from synaptax import distill, jepa
+
+    seen = {}
+    refine, fit = jepa.refined_latents, distill.distill
+
+    def spy_refine(*args, **kwargs):
+        seen["refined"], params = refine(*args, **kwargs)
+        seen["em_iter"] = kwargs["em_iter"]
+        return seen["refined"], params
+
+    def spy_distill(student, inputs, latents, **kwargs):
+        seen["targets"] = np.asarray(latents)
+        return fit(student, inputs, latents, **kwargs)
+
+    monkeypatch.setattr(jepa, "refined_latents", spy_refine)
+    monkeypatch.setattr(distill, "distill", spy_distill)
+    teacher = {**TINY["teacher"], "obs_weight": 1.0, "obs_poisson": True, "refine_em_iter": 2}
+    cfg = pipeline.config_from_dict({**TINY, "teacher": teacher})
+    res = pipeline.run_pipeline(cfg, tmp_path, progress=False)
+    assert seen["em_iter"] == 2
+    # the student's targets are the refined latents, standardised on the training bins
+    zr, z = seen["refined"], seen["targets"]
+    corr = [abs(np.corrcoef(zr[:, i], z[:, i])[0, 1]) for i in range(z.shape[1])]
+    np.testing.assert_allclose(corr, 1.0, atol=1e-5)
+    t = res.metrics["teacher"]
+    assert t["refine_em_iter"] == 2 and "refine" in res.metrics["seconds"]
+    assert t["gt_latent_cca"] != t["encoder_gt_latent_cca"]
+
+
 @pytest.mark.parametrize(
     ("raw", "match"),
     [
@@ -86,6 +116,8 @@ def test_tiny_pipeline_writes_report_and_finite_metrics(tmp_path):
         ({"teacher": {"depth": 3}}, r"unknown teacher setting"),
         ({"student": {"window": 2000}}, r"shorter than a split block"),
         ({"data": 3}, r"must be a \[section\] table"),
+        ({"teacher": {"refine_em_iter": 2}}, r"needs obs_poisson = true"),
+        ({"teacher": {"refine_em_iter": -1}}, r"refine_em_iter must be a non-negative"),
     ],
 )
 def test_config_errors_say_what_is_wrong(raw, match):

@@ -16,9 +16,10 @@ values below; ``--quick`` starts from :func:`quick_config` instead)::
     gap_s = 0.5
     inputs = ["images", "change", "omitted", "running_speed", "pupil_area", "state"]
 
-    [teacher]                      # any synaptax.jepa.TeacherConfig field
-    latent_dim = 6
-    n_steps = 300
+    [teacher]                      # any synaptax.jepa.TeacherConfig field, and
+    latent_dim = 6                 #   refine_em_iter (pipeline only, default 0): > 0
+    n_steps = 300                  #   distils the student to the refined latents
+                                   #   (jepa.refined_latents; needs obs_poisson = true)
 
     [student]                      # see StudentConfig
     n_neurons = 256
@@ -168,6 +169,33 @@ def quick_config() -> PipelineConfig:
     )
 
 
+REFINE_KEY = "refine_em_iter"
+
+
+def teacher_settings(teacher: dict[str, Any]) -> tuple[dict[str, Any], int]:
+    """Split the ``[teacher]`` table into :class:`synaptax.jepa.TeacherConfig` fields and
+    the pipeline's own ``refine_em_iter`` (Laplace-EM iterations of
+    :func:`synaptax.jepa.refined_latents`; 0, the default, keeps the encoder's latents).
+
+    Raises:
+        ValueError: ``refine_em_iter`` not a non-negative integer, or > 0 with a teacher
+            that has no Poisson read-outs to refine with.
+    """
+    from synaptax.jepa import TeacherConfig
+
+    fields = dict(teacher)
+    em_iter = fields.pop(REFINE_KEY, 0)
+    if isinstance(em_iter, bool) or not isinstance(em_iter, int) or em_iter < 0:
+        raise ValueError(f"[teacher] {REFINE_KEY} must be a non-negative integer, got {em_iter!r}.")
+    tcfg = TeacherConfig.from_dict(fields)  # raises on unknown teacher settings
+    if em_iter > 0 and not (tcfg.obs_poisson and tcfg.obs_weight > 0):
+        raise ValueError(
+            f"[teacher] {REFINE_KEY} = {em_iter} refines the latents in the teacher's "
+            "Poisson model, which needs obs_poisson = true and obs_weight > 0 in [teacher]."
+        )
+    return fields, em_iter
+
+
 def _fields(cls) -> dict[str, dataclasses.Field]:
     return {f.name: f for f in dataclasses.fields(cls)}
 
@@ -238,9 +266,7 @@ def _validate(cfg: PipelineConfig) -> None:
             f"([data] block_s = {d.block_s} s = {d.block_s * 1000 / d.bin_ms:.0f} bins); "
             "raise block_s or shorten the window."
         )
-    from synaptax.jepa import TeacherConfig
-
-    TeacherConfig.from_dict(dict(cfg.teacher))  # raises on unknown teacher settings
+    teacher_settings(cfg.teacher)
 
 
 def config_from_dict(raw: dict[str, Any], base: PipelineConfig | None = None) -> PipelineConfig:

@@ -332,7 +332,10 @@ def run_pipeline(
     )
     counts = binned.dense().astype(np.float32)
 
-    tcfg = jepa.TeacherConfig.from_dict(dict(cfg.teacher))
+    from ._config import teacher_settings
+
+    tfields, em_iter = teacher_settings(cfg.teacher)
+    tcfg = jepa.TeacherConfig.from_dict(tfields)
     tres = st.run(
         "teacher",
         f"teacher: LeJEPA, {tcfg.latent_dim}-d latents, {tcfg.n_steps} steps",
@@ -344,18 +347,37 @@ def run_pipeline(
         progress=progress,
     )
     z = np.asarray(jepa.teacher_latents(tres.model, counts, tres.views), ftype)
-    z = _standardise(z, train)
     teacher_metrics: dict[str, Any] = {
         "latent_dim": tcfg.latent_dim,
         "n_steps": tcfg.n_steps,
         "steps_per_s": tres.steps_per_s,
         "final_loss": tres.history[-1]["loss"] if tres.history else float("nan"),
+        "refine_em_iter": em_iter,
     }
-    if truth is not None:
-        x_true = truth.latents_in_bins(binned.bin_starts, binned.bin_width)
+    x_true = None if truth is None else truth.latents_in_bins(binned.bin_starts, binned.bin_width)
+    if em_iter > 0:
+        if x_true is not None:
+            teacher_metrics["encoder_gt_latent_cca"] = jepa.heldout_cca(z, x_true, train, test)
+        zr, _ = st.run(
+            "refine",
+            f"refining the teacher's latents ({em_iter} Laplace-EM iterations)",
+            jepa.refined_latents,
+            tres.model,
+            counts,
+            tres.views,
+            train,
+            binned.segment,
+            em_iter=em_iter,
+            progress=progress,
+        )
+        z = zr.astype(ftype)
+    z = _standardise(z, train)
+    if x_true is not None:
         teacher_metrics["gt_latent_cca"] = jepa.heldout_cca(z, x_true, train, test)
+        which = "refined" if em_iter > 0 else "encoder"
         console.print(
-            f"  teacher vs true latents, held-out CCA {teacher_metrics['gt_latent_cca']:.3f}"
+            f"  teacher ({which}) vs true latents, held-out CCA "
+            f"{teacher_metrics['gt_latent_cca']:.3f}"
         )
 
     u, in_names, missing = session_inputs(session, binned, d.inputs, d.epochs[0])
