@@ -3,7 +3,10 @@
 A config file (every section and key optional)::
 
     [data]
-    source = "synthetic"      # or a path readable by synaptax.data.load_session
+    source = "synthetic"      # or a path readable by synaptax.data.load_session, or a
+                              #   list of them: one teacher for several sessions
+                              #   (synaptax.jepa.train_sessions; synthetic entries of a
+                              #   list get seeds seed, seed + 1, ...)
     n_units = 300             # synthetic only: n_units, latent_dim, active_s,
     latent_dim = 6            #   spontaneous_s, passive_s, seed
     bin_ms = 10.0
@@ -23,7 +26,9 @@ The run directory receives the config (``teacher.toml``), the checkpoints and lo
 :func:`synaptax.jepa.train`, and ``report.json`` from the evaluation (the teacher, the
 PCA baselines and the LDS baseline, all with the teacher's latent dimension; for a
 teacher trained with the Poisson observation term also ``teacher_refined``, its latents
-refined by :func:`synaptax.jepa.refined_latents`).
+refined by :func:`synaptax.jepa.refined_latents`). With several sessions the report
+holds one such table per session (``session_0``, ``session_1``, ...), each on that
+session's held-out bins.
 """
 
 from __future__ import annotations
@@ -63,6 +68,20 @@ def _load_config(path: Path) -> dict:
             f"[data] and [teacher], [data] keys are {sorted(_DATA_KEYS)}."
         )
     return cfg
+
+
+def _sources(dcfg: dict) -> list[dict]:
+    """One ``[data]`` table per session: ``source`` a string, or a list of sources
+    (synthetic entries then get seeds ``seed``, ``seed + 1``, ... in list order)."""
+    source = dcfg.get("source", "synthetic")
+    if isinstance(source, str):
+        return [dcfg]
+    if not isinstance(source, list) or not source or not all(isinstance(v, str) for v in source):
+        raise ValueError(
+            f"[data] source must be a string or a non-empty list of strings, got {source!r}."
+        )
+    seed = int(dcfg.get("seed", 0))
+    return [{**dcfg, "source": v, "seed": seed + i} for i, v in enumerate(source)]
 
 
 def _prepare(dcfg: dict):
@@ -111,18 +130,37 @@ def _prepare(dcfg: dict):
 
 
 def evaluate_run(run_dir: Path) -> dict:
-    """Evaluate a trained run on its held-out bins, with the PCA and LDS baselines."""
+    """Evaluate a trained run on its held-out bins, with the PCA and LDS baselines; a run
+    on several sessions gets one table per session (``session_0``, ...)."""
     from synaptax import jepa
 
     cfg = _load_config(run_dir / "teacher.toml")
-    counts, train, test, segment, labels, x = _prepare(cfg.get("data", {}))
-    tcfg, model, views = jepa.load_run(run_dir)
+    tcfg, model, views = jepa.load_sessions_run(run_dir)
+    dcfgs = _sources(cfg.get("data", {}))
+    if len(dcfgs) != len(views):
+        raise ValueError(
+            f"{run_dir}: the config names {len(dcfgs)} session(s), the run was trained on "
+            f"{len(views)}."
+        )
+    tables = [_evaluate(tcfg, model, views[s], s, _prepare(d)) for s, d in enumerate(dcfgs)]
+    rows = tables[0] if len(tables) == 1 else {f"session_{s}": t for s, t in enumerate(tables)}
+    (run_dir / "report.json").write_text(json.dumps(rows, indent=2) + "\n")
+    return rows
+
+
+def _evaluate(tcfg, model, views, session: int, prepared) -> dict:
+    """One session's table: the teacher (and its refined latents), PCA and the LDS."""
+    from synaptax import jepa
+
+    counts, train, test, segment, labels, x = prepared
     rows = {}
-    z = jepa.teacher_latents(model, counts, views)
+    z = jepa.teacher_latents(model, counts, views, session)
     cands = {"teacher": z}
     if model.readouts is not None and tcfg.obs_poisson:
         # a teacher with the Poisson observation term: also its refined latents
-        cands["teacher_refined"] = jepa.refined_latents(model, counts, views, train, segment)[0]
+        cands["teacher_refined"] = jepa.refined_latents(
+            model, counts, views, train, segment, session
+        )[0]
     for name, causal in (("pca_causal", True), ("pca_acausal", False)):
         cands[name] = jepa.pca_latents(counts, segment, train, tcfg.latent_dim, causal=causal)
     cands["lds"] = jepa.lds_latents(counts, segment, train, tcfg.latent_dim, n_iter=20)
@@ -135,11 +173,10 @@ def evaluate_run(run_dir: Path) -> dict:
         if x is not None:
             r["gt_latent_cca"] = jepa.heldout_cca(zz, x, train, test)
         rows[name] = r
-    rows["teacher"]["pred_r2"] = jepa.future_r2(model, counts, views, test)
+    rows["teacher"]["pred_r2"] = jepa.future_r2(model, counts, views, test, session)
     rows["probe_chance"] = {
         "probe_acc": float(np.max(np.unique(labels[test], return_counts=True)[1]) / test.sum())
     }
-    (run_dir / "report.json").write_text(json.dumps(rows, indent=2) + "\n")
     return rows
 
 
@@ -156,15 +193,24 @@ def train(
     try:
         cfg = _load_config(config)
         tcfg = jepa.TeacherConfig.from_dict(cfg.get("teacher", {}))
-        counts, train_mask, _, segment, _, _ = _prepare(cfg.get("data", {}))
+        sessions = [_prepare(d) for d in _sources(cfg.get("data", {}))]
     except (ValueError, OSError) as exc:
         console.print(f"error: {exc}", markup=False)
         raise typer.Exit(code=2) from None
     run_dir.mkdir(parents=True, exist_ok=True)
     if config.resolve() != (run_dir / "teacher.toml").resolve():
         shutil.copyfile(config, run_dir / "teacher.toml")
-    res = jepa.train(counts, train_mask, segment, tcfg, run_dir=run_dir)
-    console.print(f"trained {tcfg.n_steps} steps ({res.steps_per_s:.1f} steps/s) into {run_dir}")
+    if len(sessions) == 1:
+        counts, train_mask, _, segment, _, _ = sessions[0]
+        res = jepa.train(counts, train_mask, segment, tcfg, run_dir=run_dir)
+    else:
+        res = jepa.train_sessions(
+            [(c, tr, seg) for c, tr, _, seg, _, _ in sessions], tcfg, run_dir=run_dir
+        )
+    console.print(
+        f"trained {tcfg.n_steps} steps on {len(sessions)} session(s) "
+        f"({res.steps_per_s:.1f} steps/s) into {run_dir}"
+    )
     _print(evaluate_run(run_dir))
 
 
@@ -181,9 +227,13 @@ def eval_cmd(
     _print(rows)
 
 
-def _print(rows: dict) -> None:
+def _print(rows: dict, title: str = "held-out evaluation") -> None:
+    if all(k.startswith("session_") for k in rows):
+        for name, table in rows.items():
+            _print(table, f"held-out evaluation, {name}")
+        return
     keys = sorted({k for r in rows.values() for k in r})
-    t = RichTable(title="held-out evaluation")
+    t = RichTable(title=title)
     t.add_column("model")
     for k in keys:
         t.add_column(k)
