@@ -1,6 +1,7 @@
 """``synaptax teacher train / eval`` on a tiny synthetic session."""
 
 import json
+import tomllib
 
 from typer.testing import CliRunner
 
@@ -85,7 +86,8 @@ def test_several_sessions_train_one_teacher_and_report_each(tmp_path):
         rows = report[f"session_{s}"]
         assert {"teacher", "teacher_refined", "lds", "probe_chance"} <= set(rows)
         # each table is that session's: its own data (seed 4 + s) through its own read-ins
-        counts, train, test, _, _, x = _prepare({**_small(), "source": "synthetic", "seed": 4 + s})
+        small = tomllib.loads(CONFIG)["data"]
+        counts, train, test, _, _, x = _prepare({**small, "source": "synthetic", "seed": 4 + s})
         z = jepa.teacher_latents(model, counts, views[s], session=s)
         assert rows["teacher"]["gt_latent_cca"] == jepa.heldout_cca(z, x, train, test)
     assert report["session_0"]["teacher"] != report["session_1"]["teacher"]
@@ -93,9 +95,3 @@ def test_several_sessions_train_one_teacher_and_report_each(tmp_path):
     (run / "teacher.toml").write_text(CONFIG)
     r = CliRunner().invoke(app, ["teacher", "eval", str(run)])
     assert r.exit_code == 2 and "names 1 session(s)" in r.output
-
-
-def _small() -> dict:
-    import tomllib
-
-    return tomllib.loads(CONFIG)["data"]

@@ -172,10 +172,11 @@ def quick_config() -> PipelineConfig:
 REFINE_KEY = "refine_em_iter"
 
 
-def teacher_settings(teacher: dict[str, Any]) -> tuple[dict[str, Any], int]:
-    """Split the ``[teacher]`` table into :class:`synaptax.jepa.TeacherConfig` fields and
-    the pipeline's own ``refine_em_iter`` (Laplace-EM iterations of
-    :func:`synaptax.jepa.refined_latents`; 0, the default, keeps the encoder's latents).
+def teacher_settings(teacher: dict[str, Any]):
+    """The ``[teacher]`` table as ``(TeacherConfig, refine_em_iter)``: its
+    :class:`synaptax.jepa.TeacherConfig` fields and the pipeline's own
+    ``refine_em_iter`` (Laplace-EM iterations of :func:`synaptax.jepa.refined_latents`;
+    0, the default, keeps the encoder's latents).
 
     Raises:
         ValueError: ``refine_em_iter`` not a non-negative integer, or > 0 with a teacher
@@ -193,7 +194,7 @@ def teacher_settings(teacher: dict[str, Any]) -> tuple[dict[str, Any], int]:
             f"[teacher] {REFINE_KEY} = {em_iter} refines the latents in the teacher's "
             "Poisson model, which needs obs_poisson = true and obs_weight > 0 in [teacher]."
         )
-    return fields, em_iter
+    return tcfg, em_iter
 
 
 def _fields(cls) -> dict[str, dataclasses.Field]:

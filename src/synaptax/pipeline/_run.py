@@ -334,8 +334,7 @@ def run_pipeline(
 
     from ._config import teacher_settings
 
-    tfields, em_iter = teacher_settings(cfg.teacher)
-    tcfg = jepa.TeacherConfig.from_dict(tfields)
+    tcfg, em_iter = teacher_settings(cfg.teacher)
     tres = st.run(
         "teacher",
         f"teacher: LeJEPA, {tcfg.latent_dim}-d latents, {tcfg.n_steps} steps",
