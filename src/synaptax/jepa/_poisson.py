@@ -373,12 +373,17 @@ def teacher_smoother(
     docstring): ``(params, units)``, ``units`` the columns of ``counts`` that ``C``'s rows
     refer to (both views, view A first). Smooth with ``poisson_smooth(params,
     counts[:, units], segment, init=teacher_latents(...))``."""
+    z = teacher_latents(model, counts, views, session)
+    return _smoother(model, z, views, train, segment, session)
+
+
+def _smoother(model: Teacher, z, views, train, segment, session: int):
+    """:func:`teacher_smoother` from the teacher's latents ``z``, already computed."""
     if model.readouts is None:
         raise ValueError(
             "the Poisson smoother needs a teacher with read-outs: train it with "
             "TeacherConfig(obs_weight > 0, obs_poisson=True)."
         )
-    z = teacher_latents(model, counts, views, session)
     A, Q, P0, m = fit_ar1(z, train, segment)
     ro = (model.readouts[2 * session], model.readouts[2 * session + 1])
     C = np.concatenate([np.asarray(r.weight, float) for r in ro])
@@ -404,8 +409,8 @@ def refined_latents(
     bin (:func:`poisson_smooth`, started at the encoder's latents). Nothing in it sees
     true latents. Returns ``(latents, params)``; ``params.C``'s rows are the units of
     ``views`` (view A first)."""
-    params, units = teacher_smoother(model, counts, views, train, segment, session)
     z0 = teacher_latents(model, counts, views, session)
+    params, units = _smoother(model, z0, views, train, segment, session)
     c = np.asarray(counts)[:, units]
     if em_iter > 0:
         params, _ = fit_dynamics(params, c, train, segment, z0, em_iter, progress)
